@@ -1,0 +1,209 @@
+"""The `intempo` command: database, catalogue, enrolment codes, the console chat, the
+outbox, and the three processes (serve = everything in one; web; worker)."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+from sqlmodel import select
+
+from bot import console
+from bot.runtime import Runtime, start_runtime
+from bot.settings import Settings, get_settings
+from bot.web import create_app
+from models import migrate
+from models.base import Role, utcnow
+from models.catalog import CatalogError, load_catalog, read_catalog
+from models.db import transaction
+from models.people import InvalidPhone, create_codes, normalise_phone
+from models.tables import Notice
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return args.run(settings, args) or 0
+    except migrate.NotMigrated as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intempo", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database migrations")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply all migrations").set_defaults(run=db_upgrade)
+    db_commands.add_parser("current", help="show the applied migration").set_defaults(
+        run=db_current)
+
+    catalog = commands.add_parser("catalog", help="the service catalogue")
+    catalog_commands = catalog.add_subparsers(required=True, metavar="ACTION")
+    load = catalog_commands.add_parser("load", help="load (or reload) a catalogue file")
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=catalog_load)
+
+    enroll = commands.add_parser("enroll", help="print single-use enrolment codes")
+    enroll.add_argument("--org", required=True, help="organisation code, e.g. koala")
+    enroll.add_argument("--role", required=True, choices=[r.value for r in Role])
+    enroll.add_argument("--count", type=int, default=1)
+    enroll.set_defaults(run=enroll_codes)
+
+    chat = commands.add_parser("chat", help="use the bot from this terminal")
+    chat.add_argument("--as", dest="phone", required=True, metavar="PHONE")
+    chat.set_defaults(run=chat_as)
+
+    outbox = commands.add_parser("outbox", help="list queued and sent notices")
+    outbox.add_argument("--status", default=None)
+    outbox.add_argument("--limit", type=int, default=50)
+    outbox.set_defaults(run=list_outbox)
+
+    for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
+                            ("web", web, "the web process (webhooks, health)"),
+                            ("worker", worker, "the worker process (dispatcher, clock)")):
+        commands.add_parser(name, help=text).set_defaults(run=job)
+    return parser
+
+
+def db_upgrade(settings: Settings, args) -> int:
+    migrate.upgrade(settings.database_url)
+    print(f"database at migration {migrate.head_revision(settings.database_url)}")
+    return 0
+
+
+def db_current(settings: Settings, args) -> int:
+    async def current():
+        from models.db import make_engine
+
+        engine = make_engine(settings.database_url)
+        try:
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(current())
+    head = migrate.head_revision(settings.database_url)
+    print(f"current: {revision or 'none'}  head: {head}")
+    return 0 if revision == head else 1
+
+
+def with_runtime(job):
+    """Run `job(runtime, args)` on a started runtime and close it afterwards."""
+
+    def run(settings: Settings, args) -> int:
+        async def main_coroutine():
+            runtime = await start_runtime(settings)
+            try:
+                return await job(runtime, args)
+            finally:
+                await runtime.close()
+
+        return asyncio.run(main_coroutine())
+
+    return run
+
+
+@with_runtime
+async def catalog_load(runtime: Runtime, args) -> int:
+    try:
+        catalog = read_catalog(args.file)
+    except CatalogError as problem:
+        print(f"Invalid catalogue, nothing loaded:\n{problem}", file=sys.stderr)
+        return 1
+    async with transaction(runtime.sessions) as session:
+        changes = await load_catalog(session, catalog)
+    print(f"catalogue loaded: {changes['created']} created, {changes['updated']} updated "
+          f"({len(catalog.organisations)} organisations, {len(catalog.municipalities)} "
+          f"municipalities, {len(catalog.services)} services, {len(catalog.offerings)} "
+          "offerings)")
+    return 0
+
+
+@with_runtime
+async def enroll_codes(runtime: Runtime, args) -> int:
+    if not 1 <= args.count <= 1000:
+        print("--count must be between 1 and 1000", file=sys.stderr)
+        return 1
+    try:
+        async with transaction(runtime.sessions) as session:
+            codes = await create_codes(session, args.org, Role(args.role), args.count,
+                                       utcnow(), runtime.settings.enrolment_code_days)
+    except (LookupError, ValueError) as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    print("\n".join(codes))
+    return 0
+
+
+@with_runtime
+async def chat_as(runtime: Runtime, args) -> int:
+    try:
+        phone = normalise_phone(args.phone)
+    except InvalidPhone:
+        print(f"{args.phone!r} is not a valid phone number (e.g. +39 333 123 4567)",
+              file=sys.stderr)
+        return 1
+    await console.chat(runtime, phone)
+    return 0
+
+
+@with_runtime
+async def list_outbox(runtime: Runtime, args) -> int:
+    async with transaction(runtime.sessions) as session:
+        query = select(Notice).order_by(Notice.id.desc()).limit(args.limit)
+        if args.status:
+            query = query.where(Notice.status == args.status)
+        notices = (await session.exec(query)).all()
+    print(f"{'id':>5}  {'status':<10} {'channel':<9} {'to':>5}  {'kind':<24} {'tries':>5}  "
+          "created (UTC)     error")
+    for n in notices:
+        print(f"{n.id:>5}  {n.status:<10} {n.channel or '-':<9} {n.person_id or '-':>5}  "
+              f"{n.kind:<24} {n.attempts:>5}  {n.created_at:%Y-%m-%d %H:%M}  "
+              f"{n.last_error or ''}")
+    return 0
+
+
+def _run_web(settings: Settings, background) -> int:
+    async def main_coroutine():
+        runtime = await start_runtime(settings)
+        app = create_app(runtime, background)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                                log_level=settings.log_level.lower())
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(main_coroutine())
+    return 0
+
+
+async def _dispatch(runtime: Runtime) -> None:
+    await runtime.dispatcher().run_forever(runtime.settings.dispatch_interval_seconds)
+
+
+def serve(settings: Settings, args) -> int:
+    """Embedded default: web app + dispatcher (+ Telegram poller and clock, when present)."""
+    return _run_web(settings, [_dispatch])
+
+
+def web(settings: Settings, args) -> int:
+    return _run_web(settings, [])
+
+
+@with_runtime
+async def worker(runtime: Runtime, args) -> int:
+    await _dispatch(runtime)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

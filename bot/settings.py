@@ -1,0 +1,51 @@
+"""The one settings class: every knob comes from the environment (or a `.env` file)."""
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated configuration. Every field is documented in README.md and .env.example."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./intempo.db",
+        description="SQLAlchemy URL; postgresql:// URLs are run through asyncpg.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535)
+    host: str = "127.0.0.1"
+    timezone: str = "Europe/Rome"
+    default_language: str = Field(default="it", pattern="^(it|en)$")
+    enrolment_code_days: int = Field(default=30, ge=1, le=365)
+    booking_horizon_days: int = Field(default=14, ge=1, le=60)
+    dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    log_level: str = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    public_base_url: str | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept the URLs platforms hand out and pick the async driver for them."""
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix):]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

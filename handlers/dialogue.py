@@ -1,0 +1,215 @@
+"""The dialogue engine: one incoming message → one transaction → the replies.
+
+The conversation's state is a row (step, draft, way back, offered choices), so any process
+can handle any message, and a crash before the commit leaves everything as it was."""
+
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import steps  # noqa: F401  (registers every step)
+from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
+from handlers.matching import clean_text, fold, match_choice
+from handlers.types import Choice, Incoming, Reply
+from models.base import utcnow
+from models.db import transaction
+from models.people import CodeRace, identity_for
+from models.tables import ChoiceToken, Conversation, Person
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 1000
+MAX_BACK_STEPS = 20
+COMMANDS = {
+    "start": "start", "menu": "menu", "home": "menu",
+    "indietro": "back", "back": "back",
+    "annulla": "cancel", "cancel": "cancel",
+    "aiuto": "help", "help": "help", "?": "help",
+    "richieste": "requests", "requests": "requests",
+}
+WELCOME, HOME = "welcome", "home"
+NAVIGATION = {"__back": "back", "__menu": "menu"}  # the option values of the nav buttons
+
+
+class Dialogue:
+    """Handles incoming messages from any channel; `clock` is injectable for tests."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 settings: DialogueSettings | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self.sessions = sessions
+        self.settings = settings or DialogueSettings()
+        self.clock = clock
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        for attempt in range(3):
+            try:
+                async with transaction(self.sessions) as session:
+                    return await self.handle_in(session, incoming)
+            except (CodeRace, IntegrityError):
+                # a concurrent message won a race (same code, same first contact): the
+                # transaction rolled back, so handling again sees the winner's effect
+                if attempt == 2:
+                    raise
+                log.info("retrying a message after a lost race")
+        raise AssertionError("unreachable")
+
+    async def handle_in(self, session: AsyncSession, incoming: Incoming) -> list[Reply]:
+        """Handle inside the caller's transaction (channels that dedupe updates use this)."""
+        now = self.clock()
+        identity = await identity_for(session, incoming.channel, incoming.external_id)
+        identity.last_inbound_at = now
+        session.add(identity)
+        person = await session.get(Person, identity.person_id) if identity.person_id else None
+        if person is not None and not person.active:
+            person = None
+        conversation = await _conversation_for(session, identity.id, person)
+        turn = Turn(session, identity, conversation, person, now, self.settings)
+        if person is None and "language" not in turn.data and incoming.language_hint:
+            turn.remember(language="en" if incoming.language_hint.startswith("en") else "it")
+        _apply(turn, await _interpret(turn, incoming))
+        return [await _render(turn)]
+
+
+async def _conversation_for(session: AsyncSession, identity_id: int,
+                            person: Person | None) -> Conversation:
+    query = select(Conversation).where(Conversation.identity_id == identity_id)
+    conversation = (await session.exec(query)).first()
+    if conversation is None:
+        conversation = Conversation(identity_id=identity_id, step=HOME if person else WELCOME)
+        session.add(conversation)
+        await session.flush()
+    elif person is None and not conversation.step.startswith("onboarding") \
+            and conversation.step != WELCOME:
+        conversation.step, conversation.back = WELCOME, []
+    return conversation
+
+
+async def _interpret(turn: Turn, incoming: Incoming) -> Next:
+    current = STEPS.get(turn.conversation.step) or STEPS[HOME if turn.person else WELCOME]
+    if incoming.payload is not None:
+        value = await _resolve(turn, incoming.payload)
+        if value is None:
+            turn.say("choice.stale")
+            return Stay()
+        if value in NAVIGATION:
+            return await _run_command(turn, current, NAVIGATION[value], "")
+        return await current.choose(turn, value)
+    text = clean_text(incoming.text or "")
+    if not text:
+        turn.say("input.empty")
+        return Stay()
+    if len(text) > MAX_INPUT_CHARS:
+        turn.say("input.too_long", limit=MAX_INPUT_CHARS)
+        return Stay()
+    command, argument = _command(text)
+    if command:
+        return await _run_command(turn, current, command, argument)
+    early = await current.before_options(turn, text)
+    if early is not None:
+        return early
+    offered = turn.conversation.choices
+    found = match_choice(text, [c["label"] for c in offered])
+    if len(found) == 1:
+        value = offered[found[0]]["value"]
+        if value in NAVIGATION:
+            return await _run_command(turn, current, NAVIGATION[value], "")
+        return await current.choose(turn, value)
+    if len(found) > 1:
+        turn.say("input.ambiguous", options=" / ".join(offered[i]["label"] for i in found))
+        return Stay()
+    return await current.typed(turn, text)
+
+
+def _command(text: str) -> tuple[str | None, str]:
+    """'/start ABC' → ('start', 'ABC'); 'Menu' → ('menu', ''); other text → (None, '')."""
+    match = re.fullmatch(r"/?([^\s@/]+)(?:@\w+)?(?:\s+(.*))?", text.strip(), re.DOTALL)
+    if not match:
+        return None, ""
+    word = fold(match.group(1)) or match.group(1)
+    if word not in COMMANDS or (not text.startswith("/") and match.group(2)
+                                and COMMANDS[word] != "start"):
+        return None, ""
+    return COMMANDS[word], (match.group(2) or "").strip()
+
+
+async def _run_command(turn: Turn, current, command: str, argument: str) -> Next:
+    enrolled = turn.person is not None
+    if command == "start" and argument and not enrolled:
+        turn.conversation.step = WELCOME
+        return await STEPS[WELCOME].typed(turn, argument)
+    if command == "help":
+        turn.say(current.help_key)
+        return Stay()
+    if command == "back":
+        if turn.conversation.back:
+            previous = turn.conversation.back[-1]
+            turn.conversation.back = turn.conversation.back[:-1]
+            return Go(previous, remember=False)
+        turn.say("nav.nothing_back")
+        return Stay()
+    if command == "cancel" and turn.conversation.step not in (HOME, WELCOME):
+        turn.say("nav.cancelled")
+    if command == "requests" and enrolled and turn.person.role == "worker":
+        turn.conversation.step, turn.conversation.back = HOME, []
+        return Go("mine.list")
+    return Home()
+
+
+def _apply(turn: Turn, next_step: Next) -> None:
+    conversation = turn.conversation
+    if isinstance(next_step, Go):
+        if next_step.remember and next_step.step != conversation.step:
+            conversation.back = [*conversation.back, conversation.step][-MAX_BACK_STEPS:]
+        conversation.step = next_step.step
+    elif isinstance(next_step, Home):
+        language = {} if turn.person else {"language": turn.language}
+        conversation.step = HOME if turn.person else WELCOME
+        conversation.back, conversation.data = [], language
+    conversation.updated_at = turn.now
+    turn.session.add(conversation)
+
+
+async def _resolve(turn: Turn, token: str) -> str | None:
+    """The value of a pressed choice, if it belongs to this chat's current step."""
+    row = await turn.session.get(ChoiceToken, token[:16])
+    if row is None or row.conversation_id != turn.conversation.id \
+            or row.seq != turn.conversation.seq:
+        log.info("stale or foreign choice token from identity %s", turn.identity.id)
+        return None
+    return row.value
+
+
+def _navigation(turn: Turn) -> list[Option]:
+    """The way back, offered at every step past the main menu."""
+    if turn.person is None or turn.conversation.step == HOME:
+        return []
+    options = [Option(turn.t("nav.back_label"), "__back")] if turn.conversation.back else []
+    return [*options, Option(turn.t("nav.menu_label"), "__menu")]
+
+
+async def _render(turn: Turn) -> Reply:
+    """The current step's question, with fresh tokens for its options."""
+    conversation = turn.conversation
+    prompt = await STEPS[conversation.step].prompt(turn)
+    conversation.seq += 1
+    await turn.session.exec(delete(ChoiceToken).where(
+        ChoiceToken.conversation_id == conversation.id))
+    offered = []
+    for option in (*prompt.options, *_navigation(turn)):
+        token = secrets.token_urlsafe(6)
+        turn.session.add(ChoiceToken(token=token, conversation_id=conversation.id,
+                                     seq=conversation.seq, value=option.value, created_at=turn.now))
+        offered.append({"label": option.label, "value": option.value, "token": token})
+    conversation.choices = offered
+    turn.session.add(conversation)
+    text = "\n\n".join([*turn.said, prompt.text])
+    hint = turn.t("input.hint") if offered and prompt.hint else None
+    return Reply(text, tuple(Choice(o["label"], o["token"]) for o in offered), hint)

@@ -1,0 +1,3 @@
+"""Every step of the dialogue, registered by importing its module."""
+
+from handlers.steps import home, mine, onboarding, request, staff  # noqa: F401

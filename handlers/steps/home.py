@@ -1,0 +1,47 @@
+"""The main menu of each role, and the language setting."""
+
+from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
+from handlers.steps.onboarding import LANGUAGE_NAMES
+from models.base import Role
+
+MENUS = {
+    Role.WORKER: ("new", "mine", "language", "help"),
+    Role.OPERATOR: ("jobs", "language", "help"),
+    Role.COORDINATOR: ("unserved", "fund", "language", "help"),
+}
+TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
+           "jobs": "op.jobs", "unserved": "coord.unserved", "fund": "coord.fund"}
+
+
+@step
+class MainMenu(Step):
+    name = "home"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        items = MENUS[Role(turn.person.role)]
+        return Prompt(turn.t(f"home.{turn.person.role}", name=turn.person.first_name or ""),
+                      tuple(Option(turn.t(f"menu.{item}"), item) for item in items))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        if value == "help":
+            turn.say(f"help.{turn.person.role}")
+            return Home()
+        if value not in MENUS[Role(turn.person.role)]:
+            turn.say("input.not_understood")
+            return Home()
+        return Go(TARGETS[value])
+
+
+@step
+class ChangeLanguage(Step):
+    name = "settings.language"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("settings.language"),
+                      tuple(Option(label, code) for code, label in LANGUAGE_NAMES.items()))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        turn.person.language = value
+        turn.session.add(turn.person)
+        turn.say("settings.language_set")
+        return Home()

@@ -1,0 +1,30 @@
+"""What flows in and out of the dialogue, with no channel in sight."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message from a chat: typed text, or the payload of a pressed choice."""
+
+    channel: str
+    external_id: str
+    text: str | None = None
+    payload: str | None = None
+    display_name: str | None = None
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show: text and, optionally, the choices offered with it."""
+
+    text: str
+    choices: tuple[Choice, ...] = field(default_factory=tuple)
+    hint: str | None = None  # "answer with the number…", for channels without buttons

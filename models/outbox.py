@@ -1,0 +1,70 @@
+"""The outbox: notices for people other than the sender, queued in the same transaction
+as the change that caused them, deduplicated by key, claimed by dispatchers with a lease."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import NoticeStatus, Role
+from models.db import insert_ignoring_duplicates
+from models.people import people_with_role
+from models.tables import Notice
+
+MAX_ATTEMPTS = 8
+
+
+async def queue_notice(session: AsyncSession, *, person_id: int | None, kind: str,
+                       params: dict[str, Any], dedupe_key: str,
+                       choices: list[dict[str, str]] | None = None,
+                       audience: str | None = None, now: datetime) -> None:
+    """Queue once per dedupe key: queuing the same key again changes nothing."""
+    status = NoticeStatus.PENDING if person_id is not None else NoticeStatus.HELD
+    await session.exec(insert_ignoring_duplicates(
+        session, Notice, dedupe_key=dedupe_key[:120], person_id=person_id, audience=audience,
+        kind=kind, params=params, choices=choices or [], status=str(status), attempts=0,
+        next_attempt_at=now, created_at=now))
+
+
+async def queue_for_role(session: AsyncSession, role: Role, *, kind: str,
+                         params: dict[str, Any], dedupe_key: str, now: datetime,
+                         organisation_id: int | None = None) -> int:
+    """One notice per person with the role; held for the role when nobody has it yet."""
+    people = await people_with_role(session, role, organisation_id)
+    for person in people:
+        await queue_notice(session, person_id=person.id, kind=kind, params=params,
+                           dedupe_key=f"{dedupe_key}:{person.id}", now=now)
+    if not people:
+        await queue_notice(session, person_id=None, audience=str(role), kind=kind,
+                           params=params, dedupe_key=f"{dedupe_key}:held", now=now)
+    return len(people)
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int,
+                    lease: timedelta) -> list[Notice]:
+    """Take up to `limit` due notices for this dispatcher until `now + lease`. On PostgreSQL
+    rows locked by another dispatcher are skipped; an expired lease is claimable again."""
+    query = (select(Notice)
+             .where(Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at <= now,
+                    or_(Notice.claimed_until.is_(None), Notice.claimed_until < now))
+             .order_by(Notice.next_attempt_at, Notice.id)
+             .limit(limit)
+             .with_for_update(skip_locked=True))
+    notices = list((await session.exec(query)).all())
+    for notice in notices:
+        notice.claimed_until = now + lease
+        session.add(notice)
+    return notices
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def unseen_console_notices(session: AsyncSession, person_id: int) -> list[Notice]:
+    query = (select(Notice)
+             .where(Notice.person_id == person_id, Notice.channel == "console",
+                    Notice.status == NoticeStatus.DELIVERED, Notice.shown_at.is_(None))
+             .order_by(Notice.id))
+    return list((await session.exec(query)).all())

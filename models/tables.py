@@ -1,0 +1,256 @@
+"""Every table of the store. Rows are plain records; state changes live in the operation
+modules beside this one (enrolment, routing, fund, requests, outbox)."""
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import json_column, utc_column, utcnow
+
+
+class Organisation(SQLModel, table=True):
+    """An alliance member: employer of workers, provider of services, or the coordinator."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=60)
+    name: str = Field(max_length=200)
+    roles: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
+    ateco: str | None = Field(default=None, max_length=10)
+    escalation_minutes: int = Field(default=60)
+
+
+class Municipality(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=80)
+
+
+class Person(SQLModel, table=True):
+    """A worker, an operator or a coordinator, whatever channels they write from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(index=True, max_length=20)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    first_name: str | None = Field(default=None, max_length=60)
+    gender: str | None = Field(default=None, max_length=10)  # f, m, other, or None (not said)
+    language: str = Field(default="it", max_length=5)
+    consent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    last_municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
+    last_address: str | None = Field(default=None, max_length=200)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class ChatIdentity(SQLModel, table=True):
+    """One chat on one channel: a Telegram chat id, a WhatsApp number (E.164), a console phone."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=64)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    last_inbound_at: datetime | None = Field(default=None, sa_column=utc_column())
+    unreachable_at: datetime | None = Field(default=None, sa_column=utc_column())
+    opted_out_at: datetime | None = Field(default=None, sa_column=utc_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class EnrolmentCode(SQLModel, table=True):
+    """A single-use, expiring code that makes a chat into a person of an organisation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=16)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    role: str = Field(max_length=20)
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=utc_column())
+    used_by_person_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class Service(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=60)
+    category: str = Field(index=True, max_length=20)
+    name_it: str = Field(max_length=120)
+    name_en: str = Field(max_length=120)
+    description_it: str = Field(default="", max_length=300)
+    description_en: str = Field(default="", max_length=300)
+    duration_minutes: int
+    price_cents: int
+    active: bool = Field(default=True)
+
+
+class Offering(SQLModel, table=True):
+    """Which cooperative offers which service, on which weekdays, hours and daily capacity."""
+
+    __table_args__ = (UniqueConstraint("provider_id", "service_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    weekdays: list[int] = Field(sa_column=json_column(nullable=False))  # ISO: 1 = Monday
+    opens: time
+    closes: time
+    daily_capacity: int
+    active: bool = Field(default=True)
+
+
+class OfferingMunicipality(SQLModel, table=True):
+    offering_id: int = Field(foreign_key="offering.id", primary_key=True)
+    municipality_id: int = Field(foreign_key="municipality.id", primary_key=True)
+
+
+class CapacityUse(SQLModel, table=True):
+    """How many jobs an offering has taken on a day; incremented only while below capacity."""
+
+    offering_id: int = Field(foreign_key="offering.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    used: int = Field(default=0)
+
+
+class ServiceRequest(SQLModel, table=True):
+    """A worker's request for one service at one time and place."""
+
+    __tablename__ = "service_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker_id: int = Field(foreign_key="person.id", index=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    municipality_id: int = Field(foreign_key="municipality.id", index=True)
+    starts_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    duration_minutes: int
+    address: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=500)
+    status: str = Field(index=True, max_length=20)
+    provider_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    offering_id: int | None = Field(default=None, foreign_key="offering.id")
+    operator_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    price_cents: int
+    fund_cents: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class RequestEvent(SQLModel, table=True):
+    """One transition of a request: who, when, from which status to which, and why."""
+
+    __tablename__ = "request_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    reason: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class Fund(SQLModel, table=True):
+    """The 40,000 euro fund. Running totals make the reservation one conditional update."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=60)
+    name: str = Field(max_length=200)
+    total_cents: int
+    reserved_cents: int = Field(default=0)
+    committed_cents: int = Field(default=0)
+    cap_per_worker_year_cents: int
+    share_percent: dict[str, int] = Field(sa_column=json_column(nullable=False))
+
+
+class WorkerFundUse(SQLModel, table=True):
+    """What the fund has reserved or paid for one worker in one calendar year."""
+
+    __tablename__ = "worker_fund_use"
+
+    fund_id: int = Field(foreign_key="fund.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    used_cents: int = Field(default=0)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Every movement of the fund: reserve, release, commit (amounts in cents)."""
+
+    __tablename__ = "ledger_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fund_id: int = Field(foreign_key="fund.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="service_request.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=10)
+    amount_cents: int
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class Conversation(SQLModel, table=True):
+    """Where one chat identity is in the dialogue; the draft of what it is asking for."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int = Field(foreign_key="chatidentity.id", unique=True)
+    step: str = Field(max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
+    back: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
+    seq: int = Field(default=0)
+    choices: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=json_column(nullable=False)
+    )
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class ChoiceToken(SQLModel, table=True):
+    """A short opaque token standing for a pressed choice (Telegram allows 64 bytes).
+
+    Step tokens are valid only while their conversation is at the same `seq`;
+    notice tokens belong to a person and stay valid until the action they name is moot."""
+
+    __tablename__ = "choice_token"
+
+    token: str = Field(primary_key=True, max_length=16)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    seq: int | None = None
+    value: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An inbound update id (Telegram update_id, Twilio MessageSid) already handled."""
+
+    __tablename__ = "processed_update"
+
+    channel: str = Field(primary_key=True, max_length=20)
+    update_id: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class Notice(SQLModel, table=True):
+    """The outbox: a message for someone other than the sender, queued in the transaction
+    that caused it and sent later by the dispatcher. Rendered in the recipient's language
+    at sending time from `kind` and `params`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=120)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    audience: str | None = Field(default=None, max_length=20)  # role, while person is unknown
+    kind: str = Field(max_length=40)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
+    choices: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=json_column(nullable=False)
+    )
+    status: str = Field(index=True, max_length=20)
+    channel: str | None = Field(default=None, max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=utc_column(nullable=False, index=True)
+    )
+    claimed_until: datetime | None = Field(default=None, sa_column=utc_column())
+    last_error: str | None = Field(default=None, max_length=500)
+    rendered_text: str | None = None
+    provider_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    shown_at: datetime | None = Field(default=None, sa_column=utc_column())
