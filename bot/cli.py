@@ -192,7 +192,10 @@ async def _dispatch(runtime: Runtime) -> None:
 
 def serve(settings: Settings, args) -> int:
     """Embedded default: web app + dispatcher (+ Telegram poller and clock, when present)."""
-    return _run_web(settings, [_dispatch])
+    async def channel_jobs(runtime: Runtime) -> None:
+        await asyncio.gather(*(job(runtime) for job in runtime.serve_jobs))
+
+    return _run_web(settings, [_dispatch, channel_jobs])
 
 
 def web(settings: Settings, args) -> int:

@@ -1,18 +1,28 @@
-"""The composition root: one place that builds the engine, the dialogue, the senders and
-the dispatcher from the settings, for every process (serve, web, worker, chat)."""
+"""The composition root: one place that builds the engine, the dialogue, the channels and
+the dispatcher from the settings, for every process (serve, web, worker, chat).
 
+A channel installs itself into the runtime: a sender for the outbox, web routes (its
+webhooks), start-up hooks for the web process (e.g. setWebhook) and jobs that only the
+embedded `serve` process runs (e.g. Telegram long polling)."""
+
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.routing import BaseRoute
 
 from bot.console import ConsoleSender
 from bot.settings import Settings
 from handlers.dialogue import Dialogue
 from handlers.flow import DialogueSettings
+from models.base import utcnow
 from models.db import make_engine, make_sessions
 from models.migrate import require_migrated
 from scheduler.dispatcher import Dispatcher, Sender
+
+Job = Callable[["Runtime"], Awaitable[None]]
 
 
 @dataclass
@@ -22,16 +32,25 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     dialogue: Dialogue
     senders: dict[str, Sender] = field(default_factory=dict)
+    routes: list[BaseRoute] = field(default_factory=list)
+    web_startup: list[Job] = field(default_factory=list)
+    serve_jobs: list[Job] = field(default_factory=list)
+    shutdown: list[Job] = field(default_factory=list)
+    clock: Callable[[], datetime] = utcnow
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.sessions, self.senders)
+        return Dispatcher(self.sessions, self.senders, clock=self.clock)
 
     async def close(self) -> None:
+        for job in self.shutdown:
+            await job(self)
         await self.engine.dispose()
 
 
-async def start_runtime(settings: Settings, *, check_migrations: bool = True) -> Runtime:
-    """Connect, refuse an un-migrated database, and wire the pieces together."""
+async def start_runtime(settings: Settings, *, check_migrations: bool = True,
+                        clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Connect, refuse an un-migrated database, and wire the pieces together.
+    `clock` is the source of 'now' for the dialogue and the dispatcher (tests move it)."""
     engine = make_engine(settings.database_url)
     if check_migrations:
         try:
@@ -40,6 +59,18 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True) ->
             await engine.dispose()
             raise
     sessions = make_sessions(engine)
-    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days))
-    senders: dict[str, Sender] = {"console": ConsoleSender()}
-    return Runtime(settings, engine, sessions, dialogue, senders)
+    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days),
+                        clock=clock)
+    runtime = Runtime(settings, engine, sessions, dialogue, {"console": ConsoleSender()},
+                      clock=clock)
+    for install in channel_installers():
+        install(runtime)
+    return runtime
+
+
+def channel_installers() -> list[Callable[[Runtime], None]]:
+    """Each channel's `install(runtime)`; a channel without settings installs nothing."""
+    from bot.telegram.channel import install as install_telegram
+    from bot.whatsapp.channel import install as install_whatsapp
+
+    return [install_telegram, install_whatsapp]

@@ -35,10 +35,13 @@ async def health(request: Request) -> JSONResponse:
 
 
 def create_app(runtime: Runtime, background: list[BackgroundJob] | None = None) -> Starlette:
-    """The web app; `background` jobs (dispatcher, poller, clock) run for its lifetime."""
+    """The web app with every installed channel's routes; `background` jobs (dispatcher,
+    poller, clock) run for its lifetime, after the channels' start-up hooks."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for hook in runtime.web_startup:
+            await hook(runtime)
         tasks = [asyncio.create_task(job(runtime)) for job in background or []]
         try:
             yield
@@ -48,6 +51,6 @@ def create_app(runtime: Runtime, background: list[BackgroundJob] | None = None) 
             await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.close()
 
-    app = Starlette(routes=[Route("/health", health)], lifespan=lifespan)
+    app = Starlette(routes=[Route("/health", health), *runtime.routes], lifespan=lifespan)
     app.state.runtime = runtime
     return app

@@ -20,6 +20,7 @@ from handlers.matching import clean_text, fold, match_choice
 from handlers.types import Choice, Incoming, Reply
 from models.base import utcnow
 from models.db import transaction
+from models.outbox import release_held
 from models.people import CodeRace, identity_for
 from models.tables import ChoiceToken, Conversation, Person
 
@@ -65,11 +66,13 @@ class Dialogue:
         """Handle inside the caller's transaction (channels that dedupe updates use this)."""
         now = self.clock()
         identity = await identity_for(session, incoming.channel, incoming.external_id)
-        identity.last_inbound_at = now
+        identity.last_inbound_at, identity.unreachable_at = now, None
         session.add(identity)
         person = await session.get(Person, identity.person_id) if identity.person_id else None
         if person is not None and not person.active:
             person = None
+        if person is not None:
+            await release_held(session, person.id, now)
         conversation = await _conversation_for(session, identity.id, person)
         turn = Turn(session, identity, conversation, person, now, self.settings)
         if person is None and "language" not in turn.data and incoming.language_hint:

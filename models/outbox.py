@@ -68,3 +68,16 @@ async def unseen_console_notices(session: AsyncSession, person_id: int) -> list[
                     Notice.status == NoticeStatus.DELIVERED, Notice.shown_at.is_(None))
              .order_by(Notice.id))
     return list((await session.exec(query)).all())
+
+
+async def release_held(session: AsyncSession, person_id: int, now: datetime) -> int:
+    """The person wrote again: notices held for lack of a usable chat are due now."""
+    held = await session.exec(select(Notice).where(
+        Notice.person_id == person_id, Notice.status == NoticeStatus.HELD))
+    count = 0
+    for notice in held.all():
+        notice.status, notice.held_reason = NoticeStatus.PENDING, None
+        notice.next_attempt_at, notice.claimed_until = now, None
+        session.add(notice)
+        count += 1
+    return count

@@ -9,10 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import NoticeStatus, Role, utcnow
 from models.db import insert_ignoring_duplicates
-from models.tables import ChatIdentity, EnrolmentCode, Notice, Organisation, Person
+from models.tables import ChatIdentity, EnrolmentCode, LinkCode, Notice, Organisation, Person
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed on a phone
 CODE_LENGTH = 8
+LINK_CODE_LENGTH = 6
+LINK_CODE_MINUTES = 15
 
 
 class InvalidPhone(ValueError):
@@ -128,3 +130,36 @@ async def identities_of(session: AsyncSession, person_id: int) -> list[ChatIdent
         select(ChatIdentity).where(ChatIdentity.person_id == person_id))).all()
     epoch = datetime.min.replace(tzinfo=UTC)
     return sorted(rows, key=lambda i: i.last_inbound_at or epoch, reverse=True)
+
+
+async def create_link_code(session: AsyncSession, person: Person, now: datetime) -> str:
+    """A six-digit code, valid for a quarter of an hour, to link another chat to `person`."""
+    code = "".join(secrets.choice("0123456789") for _ in range(LINK_CODE_LENGTH))
+    session.add(LinkCode(code=code, person_id=person.id,
+                         expires_at=now + timedelta(minutes=LINK_CODE_MINUTES)))
+    await session.flush()
+    return code
+
+
+def looks_like_link_code(text: str) -> bool:
+    digits = "".join(text.split())
+    return len(digits) == LINK_CODE_LENGTH and digits.isdigit()
+
+
+async def use_link_code(session: AsyncSession, identity: ChatIdentity, text: str,
+                        now: datetime) -> Person | None:
+    """Make this chat belong to the person who asked for the code (once, if unexpired)."""
+    code = "".join(text.split())
+    claimed = await session.exec(
+        update(LinkCode)
+        .where(LinkCode.code == code, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+        .values(used_at=now, used_by_identity_id=identity.id))
+    if claimed.rowcount != 1:
+        return None
+    row = (await session.exec(select(LinkCode).where(LinkCode.code == code))).one()
+    person = await session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return None
+    identity.person_id = person.id
+    session.add(identity)
+    return person

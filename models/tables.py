@@ -250,7 +250,23 @@ class Notice(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_column=utc_column())
     last_error: str | None = Field(default=None, max_length=500)
     rendered_text: str | None = None
-    provider_message_id: str | None = Field(default=None, max_length=64)
+    held_reason: str | None = Field(default=None, max_length=40)  # e.g. "whatsapp_window"
+    provider_message_id: str | None = Field(default=None, max_length=64, index=True)
+    delivery_status: str | None = Field(default=None, max_length=20)  # queued … read/failed
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     shown_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code shown on one channel and typed on another, to make both chats one
+    person (so notices reach them wherever they last wrote)."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=16)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=utc_column())
+    used_by_identity_id: int | None = Field(default=None, foreign_key="chatidentity.id")

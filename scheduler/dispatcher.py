@@ -27,7 +27,10 @@ NO_CHAT_RETRY = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a channel sender made of one notice. `permanent` failures are not retried."""
+    """What a channel sender made of one notice. `permanent` failures are not retried;
+    `hold` means "not on this chat now" (e.g. outside WhatsApp's 24-hour window with no
+    template): the next chat of the person is tried, else the notice waits until they
+    write again."""
 
     ok: bool
     status: str = NoticeStatus.SENT
@@ -35,6 +38,8 @@ class SendResult:
     error: str | None = None
     permanent: bool = False
     retry_after: float | None = None
+    hold: bool = False
+    unreachable: bool = False  # the person blocked us on this chat: mark it, try another
 
 
 class Sender(Protocol):
@@ -46,8 +51,8 @@ class Sender(Protocol):
 @dataclass(frozen=True)
 class Delivery:
     notice_id: int
-    identity: ChatIdentity | None
-    reply: Reply | None
+    chats: list[ChatIdentity]  # the person's usable chats, the one last written from first
+    reply: Reply
 
 
 class Dispatcher:
@@ -80,43 +85,58 @@ class Dispatcher:
             deliveries = []
             for notice in await claim_due(session, now, self.batch, self.lease):
                 person = await session.get(Person, notice.person_id)
-                identity = await self._pick_chat(session, person)
-                if identity is None:
+                chats = await self._usable_chats(session, person)
+                if not chats:
                     notice.next_attempt_at = now + NO_CHAT_RETRY
                     notice.claimed_until = None
                     notice.last_error = "no reachable chat for this person yet"
                     session.add(notice)
                     continue
                 reply = await render_notice(session, notice, person)
-                deliveries.append(Delivery(notice.id, identity, reply))
+                deliveries.append(Delivery(notice.id, chats, reply))
             return deliveries
 
-    async def _pick_chat(self, session: AsyncSession, person: Person | None):
+    async def _usable_chats(self, session: AsyncSession,
+                            person: Person | None) -> list[ChatIdentity]:
         if person is None or not person.active:
-            return None
-        for identity in await identities_of(session, person.id):
-            if identity.channel in self.senders and identity.unreachable_at is None \
-                    and identity.opted_out_at is None:
-                return identity
-        return None
+            return []
+        return [identity for identity in await identities_of(session, person.id)
+                if identity.channel in self.senders and identity.unreachable_at is None
+                and identity.opted_out_at is None]
 
     async def _deliver(self, delivery: Delivery) -> None:
-        sender = self.senders[delivery.identity.channel]
-        try:
-            result = await sender.send(delivery.identity, delivery.reply)
-        except Exception as error:  # a sender bug must not lose the notice
-            log.exception("sender %s failed", sender.channel)
-            result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
-        await self._record(delivery, result)
+        """Try the person's chats in order until one takes the notice or fails for real."""
+        for identity in delivery.chats:
+            sender = self.senders[identity.channel]
+            try:
+                result = await sender.send(identity, delivery.reply)
+            except Exception as error:  # a sender bug must not lose the notice
+                log.exception("sender %s failed", sender.channel)
+                result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
+            if result.unreachable:
+                await self._mark_unreachable(identity.id)
+            if not (result.hold or result.unreachable):
+                break
+        await self._record(delivery, identity, result)
 
-    async def _record(self, delivery: Delivery, result: SendResult) -> None:
+    async def _mark_unreachable(self, identity_id: int) -> None:
+        async with transaction(self.sessions) as session:
+            identity = await session.get(ChatIdentity, identity_id)
+            identity.unreachable_at = self.clock()
+            session.add(identity)
+
+    async def _record(self, delivery: Delivery, identity: ChatIdentity,
+                      result: SendResult) -> None:
         now = self.clock()
         async with transaction(self.sessions) as session:
             notice = await session.get(Notice, delivery.notice_id)
             notice.claimed_until = None
-            notice.channel = delivery.identity.channel
+            notice.channel = identity.channel
             notice.rendered_text = delivery.reply.text
-            if result.ok:
+            if result.hold or result.unreachable:
+                notice.status = NoticeStatus.HELD
+                notice.held_reason = (result.error or "no usable chat")[:40]
+            elif result.ok:
                 notice.status, notice.sent_at = str(result.status), now
                 notice.provider_message_id = result.provider_message_id
                 notice.last_error = None

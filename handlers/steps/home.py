@@ -3,14 +3,16 @@
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.onboarding import LANGUAGE_NAMES
 from models.base import Role
+from models.people import LINK_CODE_MINUTES, create_link_code
 
 MENUS = {
-    Role.WORKER: ("new", "mine", "language", "help"),
-    Role.OPERATOR: ("jobs", "language", "help"),
-    Role.COORDINATOR: ("unserved", "fund", "language", "help"),
+    Role.WORKER: ("new", "mine", "language", "link", "help"),
+    Role.OPERATOR: ("jobs", "language", "link", "help"),
+    Role.COORDINATOR: ("unserved", "fund", "language", "link", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
-           "jobs": "op.jobs", "unserved": "coord.unserved", "fund": "coord.fund"}
+           "jobs": "op.jobs", "unserved": "coord.unserved", "fund": "coord.fund",
+           "link": "settings.link"}
 
 
 @step
@@ -45,3 +47,18 @@ class ChangeLanguage(Step):
         turn.session.add(turn.person)
         turn.say("settings.language_set")
         return Home()
+
+
+@step
+class LinkChannel(Step):
+    """Shows a one-time code to type in another chat (Telegram ↔ WhatsApp)."""
+
+    name = "settings.link"
+    help_key = "help.link"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        code = turn.data.get("link_code")
+        if code is None:
+            code = await create_link_code(turn.session, turn.person, turn.now)
+            turn.remember(link_code=code)
+        return Prompt(turn.t("link.code", code=code, minutes=LINK_CODE_MINUTES))

@@ -5,7 +5,13 @@ import re
 
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from models.base import Role
-from models.people import enrol, find_valid_code, normalise_code
+from models.people import (
+    enrol,
+    find_valid_code,
+    looks_like_link_code,
+    normalise_code,
+    use_link_code,
+)
 
 NAME = re.compile(r"^[^\W\d_]+(?:[ '’-][^\W\d_]+)*$")
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
@@ -30,6 +36,14 @@ class Welcome(Step):
         return Stay()
 
     async def typed(self, turn: Turn, text: str) -> Next:
+        if looks_like_link_code(text):
+            person = await use_link_code(turn.session, turn.identity, text, turn.now)
+            if person is None:
+                turn.say("link.invalid")
+                return Stay()
+            turn.person = person
+            turn.say("link.done", name=person.first_name or "")
+            return Home()
         code = await find_valid_code(turn.session, text, turn.now)
         if code is None:
             turn.say("onboarding.code_invalid")

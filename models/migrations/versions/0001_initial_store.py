@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 04:06:04.463096
+Create Date: 2026-11-25 04:13:47.391092
 """
 
 import sqlalchemy as sa
@@ -167,7 +167,9 @@ def upgrade() -> None:
     sa.Column('claimed_until', models.base.UTCDateTime(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('rendered_text', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('held_reason', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('delivery_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
     sa.Column('sent_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('shown_at', models.base.UTCDateTime(), nullable=True),
@@ -178,6 +180,7 @@ def upgrade() -> None:
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_provider_message_id'), ['provider_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_status'), ['status'], unique=False)
 
     op.create_table('offeringmunicipality',
@@ -260,6 +263,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_entry_fund_id'), ['fund_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_request_id'), ['request_id'], unique=False)
 
+    op.create_table('link_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', models.base.UTCDateTime(), nullable=False),
+    sa.Column('used_at', models.base.UTCDateTime(), nullable=True),
+    sa.Column('used_by_identity_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['used_by_identity_id'], ['chatidentity.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('link_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_link_code_code'), ['code'], unique=True)
+        batch_op.create_index(batch_op.f('ix_link_code_person_id'), ['person_id'], unique=False)
+
     op.create_table('request_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -304,6 +322,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_request_event_request_id'))
 
     op.drop_table('request_event')
+    with op.batch_alter_table('link_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_link_code_person_id'))
+        batch_op.drop_index(batch_op.f('ix_link_code_code'))
+
+    op.drop_table('link_code')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_request_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_entry_fund_id'))
@@ -324,6 +347,7 @@ def downgrade() -> None:
     op.drop_table('offeringmunicipality')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_status'))
+        batch_op.drop_index(batch_op.f('ix_notice_provider_message_id'))
         batch_op.drop_index(batch_op.f('ix_notice_person_id'))
         batch_op.drop_index(batch_op.f('ix_notice_next_attempt_at'))
 

@@ -1,0 +1,135 @@
+"""Shared fixtures: real databases (a migrated SQLite file per test, and a fresh
+PostgreSQL database per test when the server at 127.0.0.1:5432 is there), the Crema
+catalogue loaded, a movable clock, and a runtime wired as in production."""
+
+import asyncio
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from bot.runtime import start_runtime
+from bot.settings import Settings
+from models import migrate
+from models.catalog import load_catalog, read_catalog
+from models.db import transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ROOT / "data" / "crema.toml"
+PG_ADMIN = os.environ.get("INTEMPO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ROME = ZoneInfo("Europe/Rome")
+# Wednesday 25 November 2026, 09:00 in Crema: every test starts from here unless it moves
+START = datetime(2026, 11, 25, 9, 0, tzinfo=ROME).astimezone(UTC)
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, now: datetime = START):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set_local(self, *args) -> datetime:
+        self.now = datetime(*args, tzinfo=ROME).astimezone(UTC)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'intempo.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+def _pg_available() -> bool:
+    async def probe():
+        connection = await asyncpg.connect(PG_ADMIN, timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+        return True
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    available = _pg_available()
+    if not available and os.environ.get("CI"):
+        pytest.fail("PostgreSQL is required in CI but 127.0.0.1:5432 does not answer")
+    return available
+
+
+@pytest.fixture
+def postgres_url(pg_available) -> str:
+    """A brand-new database for one test, migrated, dropped afterwards."""
+    if not pg_available:
+        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432")
+    name = f"intempo_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str):
+        connection = await asyncpg.connect(PG_ADMIN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{url}/{name}"
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request) -> str:
+    """Both databases, for the tests that must hold on each."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+async def _runtime(url: str, clock: Clock):
+    runtime = await start_runtime(Settings(database_url=url, _env_file=None), clock=clock)
+    async with transaction(runtime.sessions) as session:
+        await load_catalog(session, read_catalog(CATALOG))
+    return runtime
+
+
+@pytest_asyncio.fixture
+async def runtime(sqlite_url, clock):
+    """The product on SQLite with the Crema catalogue loaded."""
+    runtime = await _runtime(sqlite_url, clock)
+    yield runtime
+    await runtime.close()
+
+
+@pytest_asyncio.fixture
+async def any_runtime(database_url, clock):
+    """The product on SQLite and on PostgreSQL in turn."""
+    runtime = await _runtime(database_url, clock)
+    yield runtime
+    await runtime.close()
+
+
+@pytest_asyncio.fixture
+async def pg_runtime(postgres_url, clock):
+    runtime = await _runtime(postgres_url, clock)
+    yield runtime
+    await runtime.close()
