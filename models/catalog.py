@@ -141,12 +141,14 @@ def _describe(raw: dict, error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         location = problem["loc"]
-        entry = ".".join(str(part) for part in location[:2])
-        if len(location) >= 2 and isinstance(location[1], int):
+        listed = len(location) >= 2 and isinstance(location[1], int)
+        head = 2 if listed else 1
+        entry = ".".join(str(part) for part in location[:head])
+        if listed:
             item = raw.get(location[0], [])[location[1]]
             if isinstance(item, dict) and "code" in item:
                 entry += f" ({item['code']})"
-        field = ".".join(str(part) for part in location[2:]) or "-"
+        field = ".".join(str(part) for part in location[head:]) or "-"
         message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{entry}, field {field}: {message}")
     return "\n".join(lines)

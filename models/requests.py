@@ -97,7 +97,7 @@ async def _route_or_flag(session: AsyncSession, request: ServiceRequest, service
         await queue_for_role(
             session, Role.COORDINATOR, kind="coordinator.unserved",
             params={"request_id": request.id, "service_id": service.id,
-                    "municipality": place.name, "starts_at": request.starts_at.isoformat()},
+                    "place": place.name, "starts_at": request.starts_at.isoformat()},
             dedupe_key=f"unserved:{request.id}:{request.starts_at.isoformat()}", now=now)
         return None
     request.provider_id = decision.offering.provider_id

@@ -92,7 +92,14 @@ class Dispatcher:
                     notice.last_error = "no reachable chat for this person yet"
                     session.add(notice)
                     continue
-                reply = await render_notice(session, notice, person)
+                try:
+                    reply = await render_notice(session, notice, person)
+                except (KeyError, ValueError, IndexError) as error:  # a bug, not a blip
+                    log.exception("notice %s cannot be rendered", notice.id)
+                    notice.status, notice.claimed_until = NoticeStatus.FAILED, None
+                    notice.last_error = f"cannot render: {error!r}"[:500]
+                    session.add(notice)
+                    continue
                 deliveries.append(Delivery(notice.id, chats, reply))
             return deliveries
 

@@ -133,3 +133,27 @@ async def pg_runtime(postgres_url, clock):
     runtime = await _runtime(postgres_url, clock)
     yield runtime
     await runtime.close()
+
+
+MINI = ROOT / "tests" / "data" / "mini.toml"
+
+
+@pytest_asyncio.fixture
+async def mini(sqlite_url, clock):
+    """The product on SQLite with the tiny test alliance of tests/data/mini.toml."""
+    runtime = await start_runtime(Settings(database_url=sqlite_url, _env_file=None),
+                                  clock=clock)
+    async with transaction(runtime.sessions) as session:
+        await load_catalog(session, read_catalog(MINI))
+    yield runtime
+    await runtime.close()
+
+
+@pytest_asyncio.fixture
+async def pg_mini(postgres_url, clock):
+    runtime = await start_runtime(Settings(database_url=postgres_url, _env_file=None),
+                                  clock=clock)
+    async with transaction(runtime.sessions) as session:
+        await load_catalog(session, read_catalog(MINI))
+    yield runtime
+    await runtime.close()

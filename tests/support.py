@@ -6,6 +6,11 @@ from models.db import transaction
 from models.people import create_codes
 
 
+def plain(text: str) -> str:
+    """Babel writes '18,00\xa0€' (a no-break space); tests compare with plain spaces."""
+    return text.replace("\xa0", " ").replace("\u202f", " ")
+
+
 class Chatter:
     """One chat (channel + id) talking to the runtime's dialogue."""
 
@@ -29,7 +34,7 @@ class Chatter:
     async def _send(self, incoming: Incoming) -> str:
         replies = await self.runtime.dialogue.handle(incoming)
         self.last = replies[-1]
-        return "\n\n".join(r.text for r in replies)
+        return plain("\n\n".join(r.text for r in replies))
 
     @property
     def labels(self) -> list[str]:
@@ -54,3 +59,20 @@ async def enrolled(runtime, external_id: str, *, org: str = "iride",
         text = await chatter.press("Donna")
     assert "Fatto" in text, text
     return chatter
+
+
+async def make_person(runtime, org_code: str, role: Role = Role.WORKER,
+                      name: str = "Anna"):
+    """A person straight in the store (for tests of store operations, not of dialogue)."""
+    from sqlmodel import select
+
+    from models.tables import Organisation, Person
+
+    async with transaction(runtime.sessions) as session:
+        org = (await session.exec(select(Organisation).where(
+            Organisation.code == org_code))).one()
+        person = Person(role=str(role), organisation_id=org.id, first_name=name,
+                        consent_at=runtime.clock(), created_at=runtime.clock())
+        session.add(person)
+        await session.flush()
+        return person

@@ -3,6 +3,7 @@ notes → summary with the price and the fund's share → confirm. Also used, wi
 `mode=move`, to pick a new day and time for an existing request."""
 
 import difflib
+import re
 from datetime import date, time
 
 from sqlmodel import select
@@ -19,6 +20,7 @@ from models.tables import Municipality, Offering, Service, ServiceRequest
 
 MAX_ADDRESS, MAX_NOTES = 200, 500
 MAX_SUGGESTIONS = 6
+YEAR_WRITTEN = re.compile(r"\b\d{4}\b|\d[/.-]\d{1,2}[/.-]\d{2}\b")
 
 
 def service_name(service: Service, language: str) -> str:
@@ -112,7 +114,7 @@ class PickMunicipality(Step):
         close = sorted((p for key, p in by_name.items() if wanted and wanted in key),
                        key=lambda p: (not fold(p.name).startswith(wanted), p.name))
         close = close or [by_name[key] for key in difflib.get_close_matches(
-            wanted, by_name, n=MAX_SUGGESTIONS, cutoff=0.7)]
+            wanted, by_name, n=MAX_SUGGESTIONS, cutoff=0.8)]
         if len(close) == 1:
             return await self._settle(turn, close[0])
         if close:
@@ -182,6 +184,11 @@ def read_when(turn: Turn, text: str) -> When | None:
         return None
     if when is None:
         turn.say("req.date_not_understood")
+    elif when.day and (when.day - local(turn.now).date()).days > 180 \
+            and not YEAR_WRITTEN.search(text):
+        # "24/11" typed on 25/11 means yesterday, not next year
+        turn.say("req.date_past")
+        return None
     return when
 
 

@@ -1,0 +1,81 @@
+"""The `intempo` command as a person at a terminal uses it (real processes, real files)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import plain
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def intempo(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "LOG_LEVEL": "WARNING"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env,
+                            input=stdin, capture_output=True, text=True, timeout=120)
+    result.stdout = plain(result.stdout)
+    return result
+
+
+@pytest.fixture
+def ready(tmp_path) -> Path:
+    assert intempo(tmp_path, "db", "upgrade").returncode == 0
+    loaded = intempo(tmp_path, "catalog", "load", str(ROOT / "data" / "crema.toml"))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "48 municipalities" in loaded.stdout
+    return tmp_path
+
+
+def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
+    result = intempo(tmp_path, "enroll", "--org", "koala", "--role", "worker")
+    assert result.returncode == 2
+    assert "intempo db upgrade" in result.stderr
+
+
+def test_catalogue_reload_and_invalid_file(ready):
+    again = intempo(ready, "catalog", "load", str(ROOT / "data" / "crema.toml"))
+    assert "0 created, 0 updated" in again.stdout
+    bad = ready / "bad.toml"
+    bad.write_text((ROOT / "data" / "crema.toml").read_text().replace(
+        "price_cents = 1800", 'price_cents = "cheap"', 1))
+    result = intempo(ready, "catalog", "load", str(bad))
+    assert result.returncode == 1
+    assert "services.0 (spesa), field price_cents" in result.stderr
+
+
+def test_enroll_prints_single_use_codes(ready):
+    result = intempo(ready, "enroll", "--org", "koala", "--role", "operator", "--count", "3")
+    codes = result.stdout.split()
+    assert result.returncode == 0 and len(codes) == 3 and len(set(codes)) == 3
+    assert all(len(code) == 8 for code in codes)
+    wrong = intempo(ready, "enroll", "--org", "ali", "--role", "operator")
+    assert wrong.returncode == 1 and "not a provider" in wrong.stderr
+    unknown = intempo(ready, "enroll", "--org", "nessuno", "--role", "worker")
+    assert unknown.returncode == 1 and "no organisation" in unknown.stderr
+
+
+def test_a_whole_story_at_the_terminal(ready):
+    """A worker enrols and books; the coordinator, enrolled later, finds the notice."""
+    code = intempo(ready, "enroll", "--org", "ali", "--role", "worker").stdout.strip()
+    script = "\n".join([code, "Italiano", "accetto", "Marco", "Uomo", "nuova richiesta",
+                        "anziani", "compagnia", "Ricengo", "2", "1", "Via Roma 3",
+                        "nessuna", "conferma"]) + "\n"
+    worker = intempo(ready, "chat", "--as", "333 111 2222", stdin=script)
+    assert worker.returncode == 0, worker.stderr
+    assert "Fatto, Marco" in worker.stdout
+    assert "Prezzo: 32,00 €" in worker.stdout
+    assert "Paga il fondo IN...TEMPO: 22,40 €" in worker.stdout
+    assert "confermata e affidata a Iride" in worker.stdout
+    listing = intempo(ready, "outbox")
+    assert listing.returncode == 0 and listing.stdout.count("\n") >= 1
+    again = intempo(ready, "chat", "--as", "+39 333 111 2222", stdin="2\n1\n")
+    assert "in attesa di un operatore" in again.stdout
+
+
+def test_a_bad_phone_number_is_refused(ready):
+    result = intempo(ready, "chat", "--as", "not-a-phone", stdin="")
+    assert result.returncode == 1 and "not a valid phone number" in result.stderr

@@ -1,0 +1,210 @@
+"""The outbox and its dispatcher: queued once, delivered to the chat the person last
+wrote from, retried with back-off, held when no chat can take it, never lost."""
+
+import io
+from datetime import date, time, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.console import chat as console_chat
+from handlers.types import Reply
+from models.base import NoticeStatus, Role
+from models.db import transaction
+from models.outbox import MAX_ATTEMPTS, claim_due, queue_notice
+from models.tables import ChatIdentity, Notice
+from scheduler.dispatcher import Dispatcher, SendResult
+from tests.support import enrolled, make_person, plain
+from tests.test_routing import book
+
+
+class RecordingSender:
+    """A channel that records what it was given and answers with scripted results."""
+
+    def __init__(self, channel: str, *results: SendResult):
+        self.channel, self.results, self.sent = channel, list(results), []
+
+    async def send(self, identity: ChatIdentity, reply: Reply) -> SendResult:
+        self.sent.append((identity.external_id, reply.text))
+        return self.results.pop(0) if self.results else SendResult(ok=True)
+
+
+async def notices(runtime) -> list[Notice]:
+    async with transaction(runtime.sessions) as session:
+        return list((await session.exec(select(Notice).order_by(Notice.id))).all())
+
+
+async def exhaust_gamma(runtime) -> None:
+    """Book Gamma's only elder-care place twice: the second request is unserved."""
+    worker = await make_person(runtime, "employer")
+    for hour in (9, 10):
+        await book(runtime, worker.id, "anziani", "Gamma", date(2026, 11, 30), time(hour))
+
+
+@pytest.mark.asyncio
+async def test_queuing_twice_with_one_key_queues_once(mini):
+    person = await make_person(mini, "employer", Role.COORDINATOR)
+    for _ in range(2):
+        async with transaction(mini.sessions) as session:
+            await queue_notice(session, person_id=person.id, kind="coordinator.unserved",
+                               params={}, dedupe_key="same", now=mini.clock())
+    assert len(await notices(mini)) == 1
+
+
+@pytest.mark.asyncio
+async def test_held_for_the_coordinator_until_one_enrols_then_shown_at_the_console(mini):
+    await exhaust_gamma(mini)
+    [held] = await notices(mini)
+    assert (held.status, held.person_id) == (NoticeStatus.HELD, None)
+    coordinator = await enrolled(mini, "+393334440001", org="employer",
+                                 role=Role.COORDINATOR, name="Paola")
+    [pending] = await notices(mini)
+    assert pending.status == NoticeStatus.PENDING and pending.person_id is not None
+    output: list[str] = []
+    await console_chat(mini, coordinator.external_id, io.StringIO("2\n"), output.append)
+    shown = plain("\n".join(output))
+    assert "Hai 1 avvisi" in shown
+    assert "Richiesta n. 2 senza cooperativa: Compagnia, Gamma, lunedì 30 novembre, 10:00" \
+        in shown
+    [delivered] = await notices(mini)
+    assert delivered.status == NoticeStatus.DELIVERED and delivered.shown_at is not None
+    output.clear()
+    await console_chat(mini, coordinator.external_id, io.StringIO(""), output.append)
+    assert "avvisi" not in "\n".join(output)  # shown once
+
+
+@pytest.mark.asyncio
+async def test_rendered_in_the_recipients_language(mini):
+    await make_person(mini, "employer", Role.COORDINATOR)
+    async with transaction(mini.sessions) as session:
+        from models.tables import Person
+
+        person = (await session.exec(select(Person))).one()
+        person.language = "en"
+        session.add(person)
+        session.add(ChatIdentity(channel="console", external_id="+393334440002",
+                                 person_id=person.id, last_inbound_at=mini.clock()))
+    await exhaust_gamma(mini)
+    sender = RecordingSender("console")
+    await Dispatcher(mini.sessions, {"console": sender}, clock=mini.clock).run_once()
+    [(_, text)] = sender.sent
+    assert "has no cooperative: Company, Gamma, Monday 30 November, 10:00" in text
+
+
+async def coordinator_with_chats(runtime, *chats: tuple[str, str]) -> None:
+    """A coordinator with chats (channel, id), the first listed written from last."""
+    person = await make_person(runtime, "employer", Role.COORDINATOR)
+    async with transaction(runtime.sessions) as session:
+        for age, (channel, external_id) in enumerate(chats):
+            session.add(ChatIdentity(channel=channel, external_id=external_id,
+                                     person_id=person.id,
+                                     last_inbound_at=runtime.clock() - timedelta(hours=age)))
+
+
+@pytest.mark.asyncio
+async def test_transient_failures_back_off_then_give_up(mini, clock):
+    await coordinator_with_chats(mini, ("telegram", "1"))
+    await exhaust_gamma(mini)
+    failing = RecordingSender("telegram", *[SendResult(ok=False, error="timeout")] * 20)
+    dispatcher = Dispatcher(mini.sessions, {"telegram": failing}, clock=clock)
+    waits = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert await dispatcher.run_once() == 1
+        [notice] = await notices(mini)
+        assert notice.attempts == attempt and notice.last_error == "timeout"
+        if attempt < MAX_ATTEMPTS:
+            waits.append(notice.next_attempt_at - clock())
+            assert await dispatcher.run_once() == 0  # not due yet
+            clock.now = notice.next_attempt_at
+    assert notice.status == NoticeStatus.FAILED
+    assert waits == sorted(waits) and waits[0] == timedelta(seconds=30)
+
+
+@pytest.mark.asyncio
+async def test_permanent_failure_is_recorded_at_once(mini):
+    await coordinator_with_chats(mini, ("telegram", "1"))
+    await exhaust_gamma(mini)
+    sender = RecordingSender("telegram", SendResult(ok=False, permanent=True, error="invalid"))
+    await Dispatcher(mini.sessions, {"telegram": sender}, clock=mini.clock).run_once()
+    [notice] = await notices(mini)
+    assert (notice.status, notice.attempts, notice.last_error) == ("failed", 1, "invalid")
+
+
+@pytest.mark.asyncio
+async def test_falls_back_to_the_other_chat_and_marks_a_blocked_one(mini):
+    await coordinator_with_chats(mini, ("telegram", "1"), ("whatsapp", "+393334440003"))
+    await exhaust_gamma(mini)
+    telegram = RecordingSender("telegram", SendResult(ok=False, unreachable=True,
+                                                      error="blocked"))
+    whatsapp = RecordingSender("whatsapp", SendResult(ok=True, provider_message_id="SM1"))
+    dispatcher = Dispatcher(mini.sessions, {"telegram": telegram, "whatsapp": whatsapp},
+                            clock=mini.clock)
+    await dispatcher.run_once()
+    [notice] = await notices(mini)
+    assert (notice.status, notice.channel, notice.provider_message_id) == ("sent", "whatsapp",
+                                                                           "SM1")
+    async with transaction(mini.sessions) as session:
+        blocked = (await session.exec(select(ChatIdentity).where(
+            ChatIdentity.channel == "telegram"))).one()
+    assert blocked.unreachable_at is not None
+
+
+@pytest.mark.asyncio
+async def test_held_when_no_chat_takes_it_and_released_when_the_person_writes(mini, clock):
+    coordinator = await enrolled(mini, "+393334440004", org="employer",
+                                 role=Role.COORDINATOR, name="Paola")
+    await exhaust_gamma(mini)
+    outside = RecordingSender("console", SendResult(ok=False, hold=True,
+                                                    error="whatsapp_window"))
+    await Dispatcher(mini.sessions, {"console": outside}, clock=clock).run_once()
+    [notice] = await notices(mini)
+    assert (notice.status, notice.held_reason) == ("held", "whatsapp_window")
+    await coordinator.say("menu")
+    [notice] = await notices(mini)
+    assert notice.status == "pending"
+    sender = RecordingSender("console")
+    assert await Dispatcher(mini.sessions, {"console": sender}, clock=clock).run_once() == 1
+    assert len(sender.sent) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_claim_of_a_dead_dispatcher_is_taken_over_after_its_lease(mini, clock):
+    await coordinator_with_chats(mini, ("console", "+393334440005"))
+    await exhaust_gamma(mini)
+    async with transaction(mini.sessions) as session:  # a dispatcher claims, then dies
+        assert len(await claim_due(session, clock(), 10, timedelta(minutes=2))) == 1
+    sender = RecordingSender("console")
+    dispatcher = Dispatcher(mini.sessions, {"console": sender}, clock=clock)
+    assert await dispatcher.run_once() == 0
+    clock.advance(minutes=3)
+    assert await dispatcher.run_once() == 1
+    assert [n.status for n in await notices(mini)] == ["sent"]
+    assert len(sender.sent) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_person_with_no_usable_chat_waits_without_losing_attempts(mini, clock):
+    await coordinator_with_chats(mini, ("telegram", "1"))
+    await exhaust_gamma(mini)
+    await Dispatcher(mini.sessions, {"console": RecordingSender("console")},
+                     clock=clock).run_once()
+    [notice] = await notices(mini)
+    assert notice.status == "pending" and notice.attempts == 0
+    assert notice.next_attempt_at > clock()
+
+
+@pytest.mark.asyncio
+async def test_a_notice_that_cannot_be_rendered_fails_alone(mini):
+    await coordinator_with_chats(mini, ("console", "+393334440006"))
+    async with transaction(mini.sessions) as session:
+        from models.tables import Person
+
+        person_id = (await session.exec(select(Person.id))).first()
+        await queue_notice(session, person_id=person_id, kind="coordinator.unserved",
+                           params={"request_id": 1}, dedupe_key="broken", now=mini.clock())
+    await exhaust_gamma(mini)
+    sender = RecordingSender("console")
+    await Dispatcher(mini.sessions, {"console": sender}, clock=mini.clock).run_once()
+    broken, good = await notices(mini)
+    assert broken.status == "failed" and "cannot render" in broken.last_error
+    assert good.status == "sent" and len(sender.sent) == 1
