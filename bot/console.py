@@ -28,7 +28,10 @@ class ConsoleSender:
 def render(reply: Reply) -> str:
     """A reply as terminal text: the message, then its choices as a numbered list."""
     lines = [reply.text]
-    if reply.choices:
+    if reply.notice:
+        if reply.hint:
+            lines.append(f"({reply.hint})")
+    elif reply.choices:
         lines.append("")
         lines += [f"  {n}. {choice.label}" for n, choice in enumerate(reply.choices, 1)]
         if reply.hint:

@@ -15,6 +15,7 @@ from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import steps  # noqa: F401  (registers every step)
+from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
 from handlers.matching import clean_text, fold, match_choice
 from handlers.types import Choice, Incoming, Reply
@@ -37,6 +38,7 @@ COMMANDS = {
 }
 WELCOME, HOME = "welcome", "home"
 NAVIGATION = {"__back": "back", "__menu": "menu"}  # the option values of the nav buttons
+NOTICE_ACTION = "notice:"
 
 
 class Dialogue:
@@ -102,6 +104,8 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
         if value is None:
             turn.say("choice.stale")
             return Stay()
+        if value.startswith(NOTICE_ACTION):
+            return await run_action(turn, value.removeprefix(NOTICE_ACTION))
         if value in NAVIGATION:
             return await _run_command(turn, current, NAVIGATION[value], "")
         return await current.choose(turn, value)
@@ -181,8 +185,12 @@ def _apply(turn: Turn, next_step: Next) -> None:
 
 
 async def _resolve(turn: Turn, token: str) -> str | None:
-    """The value of a pressed choice, if it belongs to this chat's current step."""
+    """The value of a pressed choice, if it belongs to this chat's current step or to a
+    notice sent to this person (then prefixed with NOTICE_ACTION)."""
     row = await turn.session.get(ChoiceToken, token[:16])
+    if row is not None and row.conversation_id is None and turn.person is not None \
+            and row.person_id == turn.person.id:
+        return NOTICE_ACTION + row.value
     if row is None or row.conversation_id != turn.conversation.id \
             or row.seq != turn.conversation.seq:
         log.info("stale or foreign choice token from identity %s", turn.identity.id)

@@ -23,4 +23,4 @@ def text(language: str, key: str, **params) -> str:
     """The sentence for `key` in `language` (Italian when English lacks it)."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     template = catalogue(language).get(key) or catalogue(DEFAULT_LANGUAGE)[key]
-    return template.format(**params) if params else template
+    return template.format(**params)

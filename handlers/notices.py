@@ -1,25 +1,49 @@
-"""Notices from the outbox, written in the recipient's language at sending time."""
+"""Notices from the outbox, written in the recipient's language at sending time.
 
+A notice is `kind` + `params` (+ choices). Params that name a request are expanded here
+into its public facts (number, service, when, place) so every notice can say what it is
+about; `service_id`/`starts_at` params are turned into names and local times."""
+
+import secrets
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
 from handlers.steps.request import service_name
-from handlers.types import Reply
-from models.tables import Notice, Person, Service
+from handlers.types import Choice, Reply
+from models.tables import ChoiceToken, Municipality, Notice, Person, Service, ServiceRequest
+
+
+async def _request_facts(session: AsyncSession, request_id: int, language: str) -> dict:
+    request = await session.get(ServiceRequest, request_id)
+    if request is None:
+        return {"number": request_id}
+    service = await session.get(Service, request.service_id)
+    place = await session.get(Municipality, request.municipality_id)
+    return {"number": request.id, "service": service_name(service, language),
+            "when": formatting.when(request.starts_at, language), "place": place.name,
+            "minutes": request.duration_minutes,
+            "subsidised": messages.text(language, "yes" if request.fund_cents else "no")}
 
 
 async def render_notice(session: AsyncSession, notice: Notice, person: Person) -> Reply:
-    """The text of a notice for this person. Params holding ids and instants are turned
-    into names and local times here, so a notice queued in one language reads right in
-    whichever language the person has when it is sent."""
+    """The text (and buttons) of a notice for this person."""
     language = person.language
     params = dict(notice.params)
+    if "request_id" in params:
+        params |= await _request_facts(session, params["request_id"], language)
     if "service_id" in params:
         service = await session.get(Service, params.pop("service_id"))
         params["service"] = service_name(service, language) if service else "—"
     if "starts_at" in params:
         params["when"] = formatting.when(datetime.fromisoformat(params.pop("starts_at")),
                                          language)
-    return Reply(messages.text(language, f"notice.{notice.kind}", **params))
+    text = messages.text(language, f"notice.{notice.kind}", **params)
+    choices = []
+    for choice in notice.choices:
+        token = secrets.token_urlsafe(6)
+        session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
+        choices.append(Choice(messages.text(language, choice["key"]), token))
+    hint = messages.text(language, f"notice_hint.{notice.kind}") if choices else None
+    return Reply(text, tuple(choices), hint, notice=True)

@@ -28,3 +28,6 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     hint: str | None = None  # "answer with the number…", for channels without buttons
+    # A notice's choices are buttons only: typed answers go to the person's conversation,
+    # so channels without buttons show the hint (how to act from the menu) instead.
+    notice: bool = False

@@ -90,3 +90,29 @@ async def availability(session: AsyncSession, service: Service, municipality_id:
         used_query = used_query.where(CapacityUse.day.in_(list(days)))
     used = {(u.offering_id, u.day): u.used for u in (await session.exec(used_query)).all()}
     return Availability(service, offerings, used)
+
+
+WORK_OPENS, WORK_CLOSES = time(8), time(20)  # the cooperatives' office hours, Monday-Saturday
+
+
+def is_working_day(day: date) -> bool:
+    return day.isoweekday() <= 6 and not is_holiday(day)
+
+
+def add_working_minutes(start: datetime, minutes: int) -> datetime:
+    """`start` plus `minutes` counted only within office hours (Mon-Sat 08-20, Rome, no
+    public holidays): an offer made on Saturday at 19:30 with 60 minutes to answer is
+    due on Monday at 08:30."""
+    moment = local(start).replace(tzinfo=None)
+    left = timedelta(minutes=minutes)
+    while True:
+        day = moment.date()
+        opens, closes = datetime.combine(day, WORK_OPENS), datetime.combine(day, WORK_CLOSES)
+        if not is_working_day(day) or moment >= closes:
+            moment = datetime.combine(day + timedelta(days=1), WORK_OPENS)
+            continue
+        moment = max(moment, opens)
+        if moment + left <= closes:
+            return (moment + left).replace(tzinfo=ROME).astimezone(UTC)
+        left -= closes - moment
+        moment = datetime.combine(day + timedelta(days=1), WORK_OPENS)

@@ -1,18 +1,23 @@
-"""A worker's requests: confirm (reserve the fund, route, tell whom it concerns), cancel,
-move. Every status change is one conditional update plus an event row, in one transaction."""
+"""A worker's requests: confirm (reserve the fund, route, offer to the operators), cancel,
+move. Every status change is one conditional update plus an event row, in one transaction,
+with the notices it causes."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlmodel import select, update
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import fund
 from models.base import RequestStatus, Role
 from models.calendar import availability, local, to_utc
-from models.outbox import queue_for_role
-from models.routing import give_back_capacity, route
-from models.tables import Municipality, Organisation, RequestEvent, Service, ServiceRequest
+from models.lifecycle import close_open_offers, record, transition
+from models.offers import NotAllowed, send_offers
+from models.outbox import queue_for_role, queue_notice
+from models.routing import give_back_capacity, rank, route, take_capacity
+from models.tables import Municipality, Organisation, Person, RequestEvent, Service, ServiceRequest
+
+__all__ = ["NotAllowed", "record", "transition"]
 
 
 @dataclass(frozen=True)
@@ -37,28 +42,6 @@ class Confirmation:
     provider_name: str | None = None
 
 
-async def record(session: AsyncSession, request: ServiceRequest, actor_id: int | None,
-                 from_status: str | None, to_status: str, reason: str, now: datetime) -> None:
-    session.add(RequestEvent(request_id=request.id, actor_id=actor_id, from_status=from_status,
-                             to_status=to_status, reason=reason[:500], at=now))
-
-
-async def transition(session: AsyncSession, request: ServiceRequest, to_status: RequestStatus,
-                     *, expected: tuple[str, ...], actor_id: int | None, reason: str,
-                     now: datetime, **changes) -> bool:
-    """Move the request only if its status is still one of `expected` (one statement)."""
-    result = await session.exec(
-        update(ServiceRequest)
-        .where(ServiceRequest.id == request.id, ServiceRequest.status.in_(expected))
-        .values(status=str(to_status), updated_at=now, **changes))
-    if result.rowcount != 1:
-        return False
-    from_status = request.status
-    await session.refresh(request)
-    await record(session, request, actor_id, from_status, str(to_status), reason, now)
-    return True
-
-
 async def confirm(session: AsyncSession, worker_id: int, draft: Draft, shown: fund.Quote,
                   now: datetime) -> Confirmation:
     service = await session.get(Service, draft.service_id)
@@ -80,19 +63,29 @@ async def confirm(session: AsyncSession, worker_id: int, draft: Draft, shown: fu
     await record(session, request, worker_id, None, RequestStatus.PENDING,
                  "confermata dal lavoratore", now)
     provider = await _route_or_flag(session, request, service, draft.day, draft.start, now)
+    if provider is not None:
+        await send_offers(session, request, now)
     return Confirmation(request, shown, provider)
 
 
 async def _route_or_flag(session: AsyncSession, request: ServiceRequest, service: Service,
-                         day: date, start: time, now: datetime) -> str | None:
-    """Route the request; if nobody can serve it, mark it unserved and tell the coordinator."""
+                         day: date, start: time, now: datetime,
+                         prefer_provider: int | None = None) -> str | None:
+    """Route the request (keeping `prefer_provider` when it can still serve); if nobody
+    can serve it, mark it unserved and tell the coordinator. Returns the cooperative."""
     slots = await availability(session, service, request.municipality_id, [day])
-    decision = await route(session, slots, day, start)
+    preferred = [o for o in slots.candidates(day, start) if o.provider_id == prefer_provider]
+    decision = None
+    for option in await rank(session, preferred, day):
+        if await take_capacity(session, option.offering, day):
+            decision = option
+            break
+    decision = decision or await route(session, slots, day, start)
     if decision is None:
         await transition(session, request, RequestStatus.UNSERVED,
                          expected=(request.status,), actor_id=None,
                          reason="nessuna cooperativa disponibile", now=now,
-                         provider_id=None, offering_id=None)
+                         provider_id=None, offering_id=None, offered_at=None)
         place = await session.get(Municipality, request.municipality_id)
         await queue_for_role(
             session, Role.COORDINATOR, kind="coordinator.unserved",
@@ -111,37 +104,54 @@ async def _route_or_flag(session: AsyncSession, request: ServiceRequest, service
 async def cancel(session: AsyncSession, request: ServiceRequest, actor_id: int, reason: str,
                  now: datetime) -> bool:
     day = local(request.starts_at).date()
-    offering_id = request.offering_id
+    offering_id, operator_id = request.offering_id, request.operator_id
     if not await transition(session, request, RequestStatus.CANCELLED,
                             expected=RequestStatus.open(), actor_id=actor_id,
                             reason=f"annullata: {reason}", now=now):
         return False
+    await close_open_offers(session, request.id, now)
     await give_back_capacity(session, offering_id, day)
     await fund.release(session, request, now)
+    if operator_id is not None:
+        await queue_notice(session, person_id=operator_id, kind="operator.cancelled",
+                           params={"request_id": request.id},
+                           dedupe_key=f"cancelled:{request.id}", now=now)
     return True
 
 
 class NotMovable(Exception):
-    """The request is no longer in a status that can be moved (taken, done, cancelled)."""
+    """The request is no longer in a status that can be moved (done, cancelled)."""
 
 
 async def move(session: AsyncSession, request: ServiceRequest, actor_id: int, day: date,
                start: time, now: datetime) -> str | None:
-    """Move a not-yet-taken request to another slot and route it again. Returns the new
-    cooperative's name, or None if nobody can serve the new slot (coordinator told)."""
-    if request.status not in (RequestStatus.PENDING, RequestStatus.UNSERVED):
+    """Move a request to another slot. A taken job is first offered back to its operator
+    for the new slot (then to their colleagues if they cannot); any other is routed and
+    offered again. Returns the cooperative's name, or None if nobody can serve the slot."""
+    if request.status not in RequestStatus.open():
         raise NotMovable(request.status)
     old_day, old_offering = local(request.starts_at).date(), request.offering_id
+    previous_provider, previous_operator = request.provider_id, request.operator_id
     before = local(request.starts_at).strftime("%d/%m %H:%M")
     moved = await transition(
         session, request, RequestStatus.PENDING, expected=(request.status,), actor_id=actor_id,
         reason=f"spostata da {before} a {day:%d/%m} {start:%H:%M}", now=now,
-        starts_at=to_utc(day, start), provider_id=None, offering_id=None)
+        starts_at=to_utc(day, start), provider_id=None, offering_id=None, operator_id=None,
+        offered_at=None)
     if not moved:
         raise NotMovable(request.status)
+    await close_open_offers(session, request.id, now)
     await give_back_capacity(session, old_offering, old_day)
     service = await session.get(Service, request.service_id)
-    return await _route_or_flag(session, request, service, day, start, now)
+    provider = await _route_or_flag(session, request, service, day, start, now,
+                                    prefer_provider=previous_provider)
+    if provider is None:
+        return None
+    if previous_operator and request.provider_id == previous_provider:
+        await send_offers(session, request, now, kind="move", only=[previous_operator])
+    else:
+        await send_offers(session, request, now)
+    return provider
 
 
 async def requests_of(session: AsyncSession, worker_id: int, *, open_only: bool = False,
@@ -156,3 +166,12 @@ async def requests_of(session: AsyncSession, worker_id: int, *, open_only: bool 
 async def events_of(session: AsyncSession, request_id: int) -> list[RequestEvent]:
     query = select(RequestEvent).where(RequestEvent.request_id == request_id)
     return list((await session.exec(query.order_by(RequestEvent.id))).all())
+
+
+async def own_request(session: AsyncSession, request_id: int,
+                      worker: Person) -> ServiceRequest:
+    """The request if it is this worker's; NotAllowed (logged) otherwise."""
+    request = await session.get(ServiceRequest, request_id)
+    if request is None or request.worker_id != worker.id:
+        raise NotAllowed(worker, f"act on request {request_id} of someone else")
+    return request

@@ -130,8 +130,46 @@ class ServiceRequest(SQLModel, table=True):
     operator_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     price_cents: int
     fund_cents: int = Field(default=0)
+    offer_round: int = Field(default=0)  # how many times offers went out (escalations, moves)
+    offered_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+    tried_provider_ids: list[int] = Field(
+        default_factory=list, sa_column=json_column(nullable=False))
+    actual_minutes: int | None = None
+    done_at: datetime | None = Field(default=None, sa_column=utc_column())
+    complaint: str | None = Field(default=None, max_length=1000)
+    complaint_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class Offer(SQLModel, table=True):
+    """A job offered to one operator in one round. `open` until they answer or the round
+    ends (`accepted`, `declined`, `closed` when a colleague took it or it moved on)."""
+
+    __table_args__ = (UniqueConstraint("request_id", "operator_id", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", index=True)
+    operator_id: int = Field(foreign_key="person.id", index=True)
+    round: int
+    kind: str = Field(default="new", max_length=20)  # new | move (confirm a moved slot)
+    status: str = Field(default="open", index=True, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class RelayMessage(SQLModel, table=True):
+    """A message between the worker and the operator of a job, passed on by the bot so
+    neither sees the other's number or account."""
+
+    __tablename__ = "relay_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", index=True)
+    sender_id: int = Field(foreign_key="person.id")
+    recipient_id: int = Field(foreign_key="person.id")
+    text: str | None = Field(default=None, max_length=1000)  # None once erased (retention)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
 class RequestEvent(SQLModel, table=True):

@@ -139,7 +139,8 @@ class Dispatcher:
             notice = await session.get(Notice, delivery.notice_id)
             notice.claimed_until = None
             notice.channel = identity.channel
-            notice.rendered_text = delivery.reply.text
+            reply = delivery.reply
+            notice.rendered_text = reply.text + (f"\n({reply.hint})" if reply.hint else "")
             if result.hold or result.unreachable:
                 notice.status = NoticeStatus.HELD
                 notice.held_reason = (result.error or "no usable chat")[:40]

@@ -12,7 +12,8 @@ from models.db import make_engine
 TABLES = {"organisation", "municipality", "person", "chatidentity", "enrolmentcode",
           "service", "offering", "offeringmunicipality", "capacityuse", "service_request",
           "request_event", "fund", "worker_fund_use", "ledger_entry", "conversation",
-          "choice_token", "processed_update", "notice", "link_code", "alembic_version"}
+          "choice_token", "processed_update", "notice", "link_code", "offer", "relay_message",
+          "alembic_version"}
 
 
 async def table_names(url: str) -> set[str]:

@@ -95,7 +95,7 @@ async def test_a_name_must_be_a_name(runtime):
     for bad in ("12345", "'; DROP TABLE person; --", "x" * 60, "🙂🙂"):
         assert "solo il tuo nome" in await chat.say(bad)
     assert "Fatto, Chiara" in await chat.say("chiara")  # operators are not asked gender
-    assert "Lavori della cooperativa" in chat.labels[0]
+    assert "Lavori disponibili" in chat.labels[0]
 
 
 @pytest.mark.asyncio

@@ -201,7 +201,7 @@ async def test_a_notice_that_cannot_be_rendered_fails_alone(mini):
 
         person_id = (await session.exec(select(Person.id))).first()
         await queue_notice(session, person_id=person_id, kind="coordinator.unserved",
-                           params={"request_id": 1}, dedupe_key="broken", now=mini.clock())
+                           params={}, dedupe_key="broken", now=mini.clock())
     await exhaust_gamma(mini)
     sender = RecordingSender("console")
     await Dispatcher(mini.sessions, {"console": sender}, clock=mini.clock).run_once()

@@ -62,8 +62,8 @@ async def test_the_whole_request_with_every_step(runtime):
         events = (await session.exec(select(RequestEvent).order_by(RequestEvent.id))).all()
     assert request.status == RequestStatus.PENDING and request.fund_cents == 2730
     assert request.notes == "Citofono Rossi, secondo piano"
-    assert [e.to_status for e in events] == ["pending", "pending"]
-    assert events[1].reason.startswith("assegnata")
+    assert [e.to_status for e in events] == ["pending", "pending", "pending"]
+    assert events[1].reason.startswith("assegnata") and events[2].reason.startswith("offerta")
     # next time the municipality and the address are remembered
     await chat.press("Nuova richiesta")
     await chat.press("figli")

@@ -1,3 +1,3 @@
 """Every step of the dialogue, registered by importing its module."""
 
-from handlers.steps import home, mine, onboarding, request, staff  # noqa: F401
+from handlers.steps import home, mine, onboarding, operator, relay, request, staff  # noqa: F401

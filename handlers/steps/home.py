@@ -7,12 +7,12 @@ from models.people import LINK_CODE_MINUTES, create_link_code
 
 MENUS = {
     Role.WORKER: ("new", "mine", "language", "link", "help"),
-    Role.OPERATOR: ("jobs", "language", "link", "help"),
-    Role.COORDINATOR: ("unserved", "fund", "language", "link", "help"),
+    Role.OPERATOR: ("available", "my_jobs", "language", "link", "help"),
+    Role.COORDINATOR: ("unserved", "complaints", "fund", "language", "link", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
-           "jobs": "op.jobs", "unserved": "coord.unserved", "fund": "coord.fund",
-           "link": "settings.link"}
+           "available": "op.available", "my_jobs": "op.mine", "unserved": "coord.unserved",
+           "complaints": "coord.complaints", "fund": "coord.fund", "link": "settings.link"}
 
 
 @step

@@ -6,10 +6,11 @@ from datetime import date, time
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.steps.request import service_name
+from models import jobs
 from models import requests as store
 from models.base import RequestStatus
 from models.calendar import local
-from models.tables import Municipality, Organisation, Service, ServiceRequest
+from models.tables import Municipality, Organisation, Person, Service, ServiceRequest
 
 CANCEL_REASONS = ("not_needed", "other_solution", "wrong_slot", "other")
 MAX_REASON = 200
@@ -74,12 +75,18 @@ class RequestDetail(Step):
                       price=formatting.money(request.price_cents, lang),
                       fund=formatting.money(request.fund_cents, lang),
                       share=formatting.money(request.price_cents - request.fund_cents, lang))
-        options = []
-        if request.status in (RequestStatus.PENDING, RequestStatus.UNSERVED):
-            options.append(Option(turn.t("mine.move"), "move"))
+        if request.status == RequestStatus.ASSIGNED:
+            operator = await turn.session.get(Person, request.operator_id)
+            text += "\n" + turn.t("mine.operator", name=operator.first_name if operator else "—")
+        actions = []
+        if request.status == RequestStatus.ASSIGNED:
+            actions.append("write")
         if request.status in RequestStatus.open():
-            options.append(Option(turn.t("mine.cancel"), "cancel"))
-        return Prompt(text, tuple(options))
+            actions += ["move", "cancel"]
+        if request.status in (RequestStatus.ASSIGNED, RequestStatus.DONE,
+                              RequestStatus.NO_SHOW) and request.complaint_at is None:
+            actions.append("complain")
+        return Prompt(text, tuple(Option(turn.t(f"mine.{a}"), a) for a in actions))
 
     async def choose(self, turn: Turn, value: str) -> Next:
         request = await own_request(turn)
@@ -88,6 +95,10 @@ class RequestDetail(Step):
             return Home()
         if value == "cancel":
             return Go("mine.cancel")
+        if value == "write":
+            return Go("relay.compose")
+        if value == "complain":
+            return Go("mine.complain")
         turn.remember(mode="move", service_id=request.service_id,
                       municipality_id=request.municipality_id)
         return Go("req.day")
@@ -154,4 +165,25 @@ class ConfirmMove(Step):
             turn.say("req.unserved")
             return Go("req.alternatives", remember=False)
         turn.say("mine.moved", number=request.id, provider=provider)
+        return Home()
+
+
+@step
+class Complain(Step):
+    name = "mine.complain"
+    help_key = "help.complain"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("mine.complain_what"))
+
+    async def typed(self, turn: Turn, text: str) -> Next:
+        if len(text) > jobs.MAX_TEXT:
+            turn.say("input.too_long", limit=jobs.MAX_TEXT)
+            return Stay()
+        request = await own_request(turn)
+        if request is None:
+            turn.say("mine.not_found")
+            return Home()
+        await jobs.complain(turn.session, request, turn.person, text, turn.now)
+        turn.say("mine.complaint_sent", number=request.id)
         return Home()

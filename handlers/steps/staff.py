@@ -1,15 +1,15 @@
-"""What operators and the coordinator see in the chat: the cooperative's jobs, the
-requests nobody could take, the fund. Operators see no address or name before taking a
-job (that comes with the operators' issue); the coordinator sees no personal data."""
+"""Lists of jobs and what the coordinator sees: the requests nobody could take, the
+complaints (with the relay they unlock), the fund. A job's public facts carry no address
+and no name: those are shown only to the operator who took it."""
 
 from sqlmodel import func, select
 
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
-from models import fund
+from models import fund, jobs
 from models.base import RequestStatus, Role
-from models.tables import Municipality, Service, ServiceRequest, WorkerFundUse
+from models.tables import Municipality, Person, Service, ServiceRequest, WorkerFundUse
 
 LIST_LIMIT = 15
 
@@ -33,10 +33,11 @@ async def job_text(turn: Turn, request: ServiceRequest) -> str:
 
 
 class JobList(Step):
-    """A list of requests, each opening its anonymous details."""
+    """A list of requests; choosing one opens `next_step` with it in the draft."""
 
     empty_key: str
     title_key: str
+    next_step: str = "staff.job"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
         raise NotImplementedError
@@ -55,22 +56,7 @@ class JobList(Step):
             turn.say("mine.not_found")
             return Home()
         turn.remember(request_id=request_id)
-        return Go("staff.job")
-
-
-@step
-class CooperativeJobs(JobList):
-    name = "op.jobs"
-    help_key = "help.operator"
-    empty_key, title_key = "op.no_jobs", "op.jobs"
-
-    async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        query = (select(ServiceRequest)
-                 .where(ServiceRequest.provider_id == turn.person.organisation_id,
-                        ServiceRequest.status.in_(RequestStatus.open()),
-                        ServiceRequest.starts_at >= turn.now)
-                 .order_by(ServiceRequest.starts_at).limit(LIST_LIMIT))
-        return list((await turn.session.exec(query)).all())
+        return Go(self.next_step)
 
 
 @step
@@ -87,16 +73,37 @@ class UnservedRequests(JobList):
 
 
 @step
-class JobDetail(Step):
+class Complaints(JobList):
+    name = "coord.complaints"
+    help_key = "help.coordinator"
+    empty_key, title_key = "coord.no_complaints", "coord.complaints"
+
+    async def requests(self, turn: Turn) -> list[ServiceRequest]:
+        query = (select(ServiceRequest).where(ServiceRequest.complaint_at.is_not(None))
+                 .order_by(ServiceRequest.complaint_at.desc()).limit(LIST_LIMIT))
+        return list((await turn.session.exec(query)).all())
+
+
+@step
+class CoordinatorJobView(Step):
+    """The coordinator's view of a request: its facts, and with a complaint, the relay."""
+
     name = "staff.job"
-    help_key = "help.operator"
+    help_key = "help.coordinator"
 
     async def prompt(self, turn: Turn) -> Prompt:
         request = await turn.session.get(ServiceRequest, turn.data.get("request_id") or 0)
-        visible = request is not None and (
-            turn.person.role == Role.COORDINATOR
-            or request.provider_id == turn.person.organisation_id)
-        return Prompt(await job_text(turn, request) if visible else turn.t("mine.not_found"))
+        if request is None or turn.person.role != Role.COORDINATOR:
+            return Prompt(turn.t("mine.not_found"))
+        parts = [await job_text(turn, request)]
+        if request.complaint_at is not None:
+            parts.append(turn.t("coord.complaint", message=request.complaint or ""))
+            for message in await jobs.transcript(turn.session, request, turn.person):
+                sender = await turn.session.get(Person, message.sender_id)
+                side = "worker" if message.sender_id == request.worker_id else "operator"
+                parts.append(turn.t(f"coord.relay_{side}", name=sender.first_name or "",
+                                    message=message.text or "—"))
+        return Prompt("\n\n".join(parts))
 
 
 @step

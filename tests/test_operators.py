@@ -1,0 +1,378 @@
+"""Operators take the jobs (tiny alliance: spesa in Alfa by Cooperativa A and B)."""
+
+import asyncio
+from datetime import UTC, datetime, time
+
+import pytest
+from sqlmodel import select
+
+from handlers.types import Reply
+from models import jobs, offers
+from models import requests as store
+from models.base import RequestStatus, Role
+from models.calendar import add_working_minutes
+from models.db import transaction
+from models.fund import the_fund
+from models.tables import ChatIdentity, Notice, Offer, Person, RelayMessage, ServiceRequest
+from scheduler.dispatcher import Dispatcher, SendResult
+from tests.support import Chatter, enrolled, make_person, plain
+from tests.test_routing import THURSDAY, book
+
+
+class Inbox:
+    """A console sender that keeps what each chat received."""
+
+    channel = "console"
+
+    def __init__(self):
+        self.received: dict[str, list[Reply]] = {}
+
+    async def send(self, identity: ChatIdentity, reply: Reply) -> SendResult:
+        self.received.setdefault(identity.external_id, []).append(reply)
+        return SendResult(ok=True, status="delivered")
+
+    def texts(self, chat: Chatter) -> str:
+        return plain("\n".join(r.text for r in self.received.get(chat.external_id, [])))
+
+
+async def deliver(runtime, inbox: Inbox) -> None:
+    await Dispatcher(runtime.sessions, {"console": inbox}, clock=runtime.clock).run_once()
+
+
+async def the_request(runtime) -> ServiceRequest:
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(ServiceRequest).order_by(ServiceRequest.id))).first()
+
+
+async def team(runtime):
+    """A worker, two operators of each cooperative and a coordinator, all enrolled."""
+    people = {"worker": await enrolled(runtime, "+393335550001", org="employer", name="Giulia")}
+    for n, (org, name) in enumerate([("coop-a", "Luca"), ("coop-a", "Sara"),
+                                     ("coop-b", "Ivo"), ("coop-b", "Eva")]):
+        people[name] = await enrolled(runtime, f"+39333555001{n}", org=org,
+                                      role=Role.OPERATOR, name=name)
+    people["coordinator"] = await enrolled(runtime, "+393335550099", org="employer",
+                                           role=Role.COORDINATOR, name="Paola")
+    return people
+
+
+async def book_in_alfa(chat: Chatter) -> str:
+    await chat.press("Nuova richiesta")
+    await chat.press("Commissioni")
+    await chat.press("Spesa")
+    await chat.say("Alfa")
+    await chat.say("giovedì alle 10")
+    await chat.say("Via Verdi 7")
+    await chat.say("Citofono Bianchi")
+    return await chat.press("Conferma")
+
+
+@pytest.mark.asyncio
+async def test_offer_accept_details_done(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    assert "affidata a Cooperativa A" in await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    offer_text = inbox.texts(people["Luca"])
+    assert "Nuovo lavoro n. 1: Spesa" in offer_text and "Comune: Alfa" in offer_text
+    assert "Via Verdi" not in offer_text and "Giulia" not in offer_text  # privacy
+    assert "Nuovo lavoro n. 1" in inbox.texts(people["Sara"])
+    assert inbox.texts(people["Ivo"]) == ""  # another cooperative
+    luca = people["Luca"]
+    await luca.say("menu")
+    await luca.press("Lavori disponibili")
+    detail = await luca.press("Spesa")
+    assert "Via Verdi" not in detail and "Sostenuto dal fondo: sì" in detail
+    taken = await luca.press("Accetto")
+    assert "è tuo" in taken and "Via Verdi 7" in taken and "Citofono Bianchi" in taken
+    assert "Lavoratore: Giulia" in taken
+    await deliver(mini, inbox)
+    assert "presa in carico da Cooperativa A: se ne occuperà Luca" in inbox.texts(
+        people["worker"])
+    assert "già stato preso da un collega" in inbox.texts(people["Sara"])
+    sara = people["Sara"]
+    await sara.say("menu")
+    assert "non ci sono lavori disponibili" in await sara.press("Lavori disponibili")
+    # Luca's jobs, then done with the real duration
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    await luca.press("Spesa")
+    assert "Quanto è durato" in await luca.press("Fatto")
+    assert "tra 5 e 720" in await luca.say("mille")
+    assert "segnato come svolto (75 minuti)" in await luca.say("1h15")
+    request = await the_request(mini)
+    assert (request.status, request.actual_minutes) == (RequestStatus.DONE, 75)
+    async with transaction(mini.sessions) as session:
+        fund = await the_fund(session)
+    assert (fund.reserved_cents, fund.committed_cents) == (0, 1000)
+    await deliver(mini, inbox)
+    assert "risulta svolta" in inbox.texts(people["worker"])
+
+
+@pytest.mark.asyncio
+async def test_accept_from_the_offer_button_and_a_stale_button(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    [luca_offer] = inbox.received[people["Luca"].external_id]
+    [sara_offer] = inbox.received[people["Sara"].external_id]
+    assert [c.label for c in luca_offer.choices] == ["✅ Accetto", "❌ Rifiuto"]
+    assert luca_offer.notice and "Lavori disponibili" in luca_offer.hint
+    assert "è tuo" in await people["Luca"].send_payload(luca_offer.choices[0].payload)
+    assert "già stato preso" in await people["Sara"].send_payload(
+        sara_offer.choices[0].payload)
+    # someone else's button: Ivo (another cooperative) presses Sara's
+    assert "non è più valida" in await people["Ivo"].send_payload(
+        sara_offer.choices[0].payload)
+    assert (await the_request(mini)).operator_id is not None
+
+
+@pytest.mark.asyncio
+async def test_declined_by_all_escalates_then_the_coordinator_is_told(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    for name in ("Luca", "Sara"):
+        offer = inbox.received[people[name].external_id][-1]
+        assert "rifiutato" in await people[name].send_payload(offer.choices[1].payload)
+    request = await the_request(mini)
+    assert request.status == RequestStatus.PENDING and request.offer_round == 2
+    await deliver(mini, inbox)
+    assert "Nuovo lavoro n. 1" in inbox.texts(people["Ivo"])
+    for name in ("Ivo", "Eva"):
+        offer = inbox.received[people[name].external_id][-1]
+        await people[name].send_payload(offer.choices[1].payload)
+    request = await the_request(mini)
+    assert request.status == RequestStatus.UNSERVED
+    await deliver(mini, inbox)
+    coordinator = inbox.texts(people["coordinator"])
+    assert "Richiesta n. 1 senza cooperativa: Spesa, Alfa, giovedì 26 novembre, 10:00" \
+        in coordinator and "tutti gli operatori hanno rifiutato" in coordinator
+    assert "Via Verdi" not in coordinator and "Giulia" not in coordinator
+    assert "nessuna cooperativa è riuscita" in inbox.texts(people["worker"])
+    async with transaction(mini.sessions) as session:
+        events = await store.events_of(session, request.id)
+    reasons = " | ".join(e.reason for e in events)
+    assert "rifiutata da Luca" in reasons and "inoltrata" in reasons
+    assert events[-1].to_status == "unserved"
+
+
+@pytest.mark.asyncio
+async def test_silence_escalates_after_sixty_working_minutes(mini, clock):
+    people = await team(mini)
+    await book_in_alfa(people["worker"])
+    async with transaction(mini.sessions) as session:
+        assert await offers.escalate_overdue(session, clock.advance(minutes=59)) == 0
+    async with transaction(mini.sessions) as session:
+        assert await offers.escalate_overdue(session, clock.advance(minutes=2)) == 1
+    request = await the_request(mini)
+    assert request.status == RequestStatus.PENDING and request.tried_provider_ids
+    async with transaction(mini.sessions) as session:
+        opened = (await session.exec(select(Offer).where(Offer.status == "open"))).all()
+        ivo = (await session.exec(select(Person).where(Person.first_name == "Ivo"))).one()
+    assert {o.operator_id for o in opened} >= {ivo.id} and len(opened) == 2
+
+
+def test_working_minutes_skip_nights_sundays_and_holidays():
+    def rome(*args):
+        from zoneinfo import ZoneInfo
+
+        return datetime(*args, tzinfo=ZoneInfo("Europe/Rome")).astimezone(UTC)
+
+    assert add_working_minutes(rome(2026, 11, 25, 10, 0), 60) == rome(2026, 11, 25, 11, 0)
+    assert add_working_minutes(rome(2026, 11, 28, 19, 30), 60) == rome(2026, 11, 30, 8, 30)
+    assert add_working_minutes(rome(2026, 12, 7, 21, 0), 60) == rome(2026, 12, 9, 9, 0)
+    assert add_working_minutes(rome(2026, 3, 28, 19, 45), 30) == rome(2026, 3, 30, 8, 15)
+
+
+@pytest.mark.asyncio
+async def test_many_operators_accept_at_once_one_wins_on_postgres(pg_mini):
+    worker = await make_person(pg_mini, "employer")
+    operators = [await make_person(pg_mini, "coop-a", Role.OPERATOR, f"Op{n}")
+                 for n in range(8)]
+    await book(pg_mini, worker.id, "spesa", "Alfa", THURSDAY, time(9))
+    async with transaction(pg_mini.sessions) as session:
+        open_offers = {o.operator_id: o.id for o in (await session.exec(select(Offer))).all()}
+    assert len(open_offers) == 8
+
+    async def press(operator):
+        async with transaction(pg_mini.sessions) as session:
+            return (await offers.accept(session, open_offers[operator.id], operator,
+                                        pg_mini.clock())).outcome
+
+    outcomes = await asyncio.gather(*(press(o) for o in operators))
+    assert outcomes.count("won") == 1
+    assert set(outcomes) <= {"won", "taken", "closed"}
+    request = await the_request(pg_mini)
+    winner = operators[outcomes.index("won")]
+    assert request.operator_id == winner.id and request.status == RequestStatus.ASSIGNED
+    async with transaction(pg_mini.sessions) as session:
+        statuses = sorted(o.status for o in (await session.exec(select(Offer))).all())
+        assigned = (await session.exec(select(Notice).where(
+            Notice.kind == "worker.assigned"))).all()
+    assert statuses.count("accepted") == 1 and len(assigned) == 1
+
+
+async def taken_by_luca(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    offer = inbox.received[people["Luca"].external_id][-1]
+    await people["Luca"].send_payload(offer.choices[0].payload)
+    await deliver(mini, inbox)
+    return people, inbox
+
+
+@pytest.mark.asyncio
+async def test_release_goes_back_to_colleagues_and_the_worker_is_told(mini):
+    people, inbox = await taken_by_luca(mini)
+    luca = people["Luca"]
+    await luca.press("Non posso più")
+    assert "torna ai tuoi colleghi" in await luca.press("Sì, confermo")
+    request = await the_request(mini)
+    assert (request.status, request.operator_id) == (RequestStatus.PENDING, None)
+    await deliver(mini, inbox)
+    assert "non può più venire" in inbox.texts(people["worker"])
+    assert inbox.texts(people["Sara"]).count("Nuovo lavoro n. 1") == 2
+    assert inbox.texts(luca).count("Nuovo lavoro n. 1") == 1  # not offered back to Luca
+
+
+@pytest.mark.asyncio
+async def test_worker_cancels_a_taken_job_and_the_operator_is_told(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    assert "Operatore: Luca" in worker.last.text
+    await worker.press("Annulla la richiesta")
+    await worker.press("Non mi serve più")
+    await deliver(mini, inbox)
+    assert "ha annullato il lavoro n. 1" in inbox.texts(people["Luca"])
+
+
+@pytest.mark.asyncio
+async def test_a_move_is_offered_to_the_same_operator_then_to_colleagues(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    await worker.press("Sposta")
+    await worker.say("venerdì alle 11")
+    assert "spostata e affidata a Cooperativa A" in await worker.press("Sì, sposta")
+    await deliver(mini, inbox)
+    move_offer = inbox.received[people["Luca"].external_id][-1]
+    assert "spostato dal lavoratore a venerdì 27 novembre, 11:00" in move_offer.text
+    assert "Nuovo lavoro" not in inbox.texts(people["Sara"]).split("già stato preso")[-1]
+    await people["Luca"].send_payload(move_offer.choices[1].payload)  # cannot
+    await deliver(mini, inbox)
+    assert inbox.texts(people["Sara"]).count("Nuovo lavoro n. 1") == 2
+
+
+@pytest.mark.asyncio
+async def test_relay_both_ways_then_closed_after_completion(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker, luca = people["worker"], people["Luca"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    assert "per Luca" in await worker.press("Scrivi all'operatore")
+    assert "inoltrato" in await worker.say("Il citofono è rotto, chiamami dal cancello")
+    await luca.press("Scrivi al lavoratore")
+    await luca.say("Va bene, arrivo alle 10")
+    await deliver(mini, inbox)
+    assert "Messaggio da Giulia per la richiesta n. 1:\n«Il citofono è rotto" in inbox.texts(luca)
+    assert "Messaggio da Luca" in inbox.texts(worker)
+    assert "+39333" not in inbox.texts(luca) + inbox.texts(worker)
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    await luca.press("Spesa")
+    await luca.press("Fatto")
+    await luca.say("60")
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    assert "💬 Scrivi all'operatore" not in worker.labels
+    async with transaction(mini.sessions) as session:
+        request = await session.get(ServiceRequest, 1)
+        worker_person = await session.get(Person, request.worker_id)
+        with pytest.raises(jobs.RelayClosed):
+            await jobs.relay(session, request, worker_person, "ancora?", mini.clock())
+        assert len((await session.exec(select(RelayMessage))).all()) == 2
+
+
+@pytest.mark.asyncio
+async def test_the_coordinator_reads_a_relay_only_after_a_complaint(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker, coordinator = people["worker"], people["coordinator"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    await worker.press("Scrivi all'operatore")
+    await worker.say("A che ora arrivi?")
+    async with transaction(mini.sessions) as session:
+        request = await session.get(ServiceRequest, 1)
+        paola = (await session.exec(select(Person).where(Person.first_name == "Paola"))).one()
+        with pytest.raises(offers.NotAllowed):
+            await jobs.transcript(session, request, paola)
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    await worker.press("Segnala un problema")
+    assert "arrivata al coordinamento" in await worker.say("Nessuno mi ha risposto")
+    await deliver(mini, inbox)
+    assert "Segnalazione sulla richiesta n. 1" in inbox.texts(coordinator)
+    await coordinator.say("menu")
+    await coordinator.press("Segnalazioni")
+    view = await coordinator.press("Spesa")
+    assert "Nessuno mi ha risposto" in view and "Lavoratore (Giulia): A che ora arrivi?" in view
+
+
+@pytest.mark.asyncio
+async def test_authorisation_matrix(mini):
+    """Every role × every action on someone else's job is refused and changes nothing."""
+    await taken_by_luca(mini)
+    async with transaction(mini.sessions) as session:
+        by_name = {p.first_name: p for p in (await session.exec(select(Person))).all()}
+        request = await session.get(ServiceRequest, 1)
+        luca_offer = (await session.exec(select(Offer).where(
+            Offer.operator_id == by_name["Luca"].id))).first()
+    stranger_worker = await make_person(mini, "employer", name="Mario")
+    now = mini.clock()
+    job_actions = {
+        "complete": lambda s, r, p: jobs.complete(s, r, p, 60, now),
+        "no_show": lambda s, r, p: jobs.no_show(s, r, p, now),
+        "release": lambda s, r, p: jobs.release(s, r, p, now),
+    }
+    for name in ("Sara", "Ivo", "Eva", "Paola", "Giulia"):
+        person = by_name[name]
+        for action in job_actions:
+            async with transaction(mini.sessions) as session:
+                with pytest.raises(offers.NotAllowed):
+                    await jobs.assigned_job(session, request.id, person, action)
+        for verb in (offers.accept, offers.decline):
+            async with transaction(mini.sessions) as session:
+                with pytest.raises(offers.NotAllowed):
+                    await verb(session, luca_offer.id, person, now)
+    for person in (by_name["Sara"], by_name["Ivo"], by_name["Paola"], stranger_worker):
+        async with transaction(mini.sessions) as session:
+            with pytest.raises(offers.NotAllowed):
+                await jobs.relay(session, request, person, "ciao", now)
+            with pytest.raises(offers.NotAllowed):
+                await jobs.transcript(session, request, person)
+    for person in (stranger_worker, by_name["Luca"], by_name["Paola"]):
+        async with transaction(mini.sessions) as session:
+            with pytest.raises(offers.NotAllowed):
+                await store.own_request(session, request.id, person)
+            with pytest.raises(offers.NotAllowed):
+                await jobs.complain(session, request, person, "no", now)
+    after = await the_request(mini)
+    assert (after.status, after.operator_id) == (RequestStatus.ASSIGNED, by_name["Luca"].id)
+    # the job's own operator can act (the matrix is not refusing everyone)
+    async with transaction(mini.sessions) as session:
+        job = await jobs.assigned_job(session, request.id, by_name["Luca"], "complete")
+        assert await jobs.complete(session, job, by_name["Luca"], 60, now)
