@@ -1,5 +1,46 @@
-"""The whatsapp channel's wiring into the runtime."""
+"""The WhatsApp channel's wiring into the runtime: the two signed webhooks and the outbox
+sender, installed only when the Twilio account, token and sender number are all set."""
+
+import logging
+
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from bot.whatsapp import inbound, status
+from bot.whatsapp.sender import WhatsAppSender
+from bot.whatsapp.settings import WhatsAppSettings
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/whatsapp/webhook"
+STATUS_PATH = "/whatsapp/status"
 
 
-def install(runtime) -> None:
-    """Nothing yet: the whatsapp adapter is being built."""
+def install(runtime, templates: WhatsAppSettings | None = None) -> None:
+    """Add POST /whatsapp/webhook, POST /whatsapp/status and the "whatsapp" sender."""
+    settings = runtime.settings
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token \
+        else None
+    if not (settings.twilio_account_sid and token and settings.twilio_whatsapp_from):
+        return
+    base = settings.public_base_url.rstrip("/") if settings.public_base_url else None
+    if base is None:
+        log.warning("PUBLIC_BASE_URL is not set: Twilio signatures are checked against the "
+                    "URL this process sees, and no delivery status will be asked for")
+    validator = RequestValidator(token)
+    runtime.routes += [
+        Route(WEBHOOK_PATH, inbound.endpoint(runtime, validator), methods=["POST"]),
+        Route(STATUS_PATH, status.endpoint(runtime, validator), methods=["POST"]),
+    ]
+    sender = WhatsAppSender(
+        account_sid=settings.twilio_account_sid, auth_token=token,
+        from_number=settings.twilio_whatsapp_from,
+        templates=templates if templates is not None else WhatsAppSettings(),
+        status_callback=f"{base}{STATUS_PATH}" if base else None,
+        api_base_url=settings.twilio_api_base_url, clock=runtime.clock,
+        links=runtime.file_links)
+    runtime.senders["whatsapp"] = sender
+
+    async def close_sender(_runtime) -> None:
+        await sender.close()
+
+    runtime.shutdown.append(close_sender)

@@ -1,0 +1,74 @@
+"""Links to stored files (the digest's chart, a CSV, a person's own data) for channels
+that cannot carry the file itself: GET /files/{id}?exp=…&sig=… serves it while the HMAC
+signature (SIGNING_SECRET) is valid and the expiry has not passed."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from handlers.types import Reply
+from models.db import transaction
+from models.tables import Attachment
+
+LINK_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class FileLinks:
+    secret: bytes
+    base_url: str
+
+    def signature(self, file_id: int, expires: int) -> str:
+        message = f"{file_id}:{expires}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def url(self, file_id: int, now: datetime) -> str:
+        expires = int((now + LINK_LIFETIME).timestamp())
+        return (f"{self.base_url.rstrip('/')}/files/{file_id}"
+                f"?exp={expires}&sig={self.signature(file_id, expires)}")
+
+    def valid(self, file_id: int, expires: str, signature: str, now: datetime) -> bool:
+        if not expires.isdigit() or int(expires) < now.timestamp():
+            return False
+        return hmac.compare_digest(self.signature(file_id, int(expires)), signature)
+
+
+def with_file_link(reply: Reply, links: FileLinks | None, now: datetime) -> Reply:
+    """The reply with a link to its file appended (when it has a stored file)."""
+    if reply.file is None or reply.file.id is None or links is None:
+        return reply
+    return replace(reply, text=f"{reply.text}\n\n📎 {links.url(reply.file.id, now)}")
+
+
+def files_route(runtime, links: FileLinks) -> Route:
+    async def serve_file(request: Request) -> Response:
+        raw_id = request.path_params["file_id"]
+        query = request.query_params
+        if not raw_id.isdigit() or not links.valid(int(raw_id), query.get("exp", ""),
+                                                   query.get("sig", ""), runtime.clock()):
+            return PlainTextResponse("forbidden", status_code=403)
+        async with transaction(runtime.sessions) as session:
+            stored = await session.get(Attachment, int(raw_id))
+        if stored is None:
+            return PlainTextResponse("not found", status_code=404)
+        disposition = "inline" if stored.content_type.startswith("image/") else "attachment"
+        return Response(stored.data, media_type=stored.content_type, headers={
+            "Content-Disposition": f'{disposition}; filename="{stored.filename}"',
+            "Cache-Control": "private, no-store"})
+
+    return Route("/files/{file_id}", serve_file, methods=["GET"])
+
+
+def install(runtime) -> None:
+    """Serve signed links when both SIGNING_SECRET and PUBLIC_BASE_URL are set."""
+    settings = runtime.settings
+    if settings.signing_secret is None or not settings.public_base_url:
+        return
+    runtime.file_links = FileLinks(settings.signing_secret.get_secret_value().encode(),
+                                   settings.public_base_url)
+    runtime.routes.append(files_route(runtime, runtime.file_links))

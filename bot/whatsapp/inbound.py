@@ -1,0 +1,150 @@
+"""Inbound WhatsApp messages: Twilio's signed form → the dialogue → TwiML.
+
+Each message is handled in one transaction that also records its MessageSid, so a message
+Twilio delivers twice (it retries) has one effect. The answer goes back inline as TwiML,
+one <Message> per part, well inside Twilio's 15-second budget. The channel itself handles
+what the dialogue does not: opting out (STOP / ANNULLA ISCRIZIONE) and back in (START),
+and messages with no text (photos, voice notes, locations)."""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.files import with_file_link
+from bot.whatsapp import render
+from bot.whatsapp.signature import Refused, signed_form
+from handlers.dialogue import Dialogue
+from handlers.matching import fold
+from handlers.messages import text as catalogue_text
+from handlers.types import Incoming, Reply
+from models.db import insert_ignoring_duplicates, transaction
+from models.people import CodeRace, InvalidPhone, identity_for, normalise_phone
+from models.tables import ProcessedUpdate
+from models.whatsapp import language_of, note_inbound, opt_in, opt_out
+
+log = logging.getLogger(__name__)
+CHANNEL = "whatsapp"
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "annulla iscrizione"}
+START_WORDS = {"start", "unstop"}
+TEXT_TYPES = {"text", "button", "interactive"}  # Twilio's MessageType for readable messages
+ATTEMPTS = 3
+
+
+class BadPayload(ValueError):
+    """A signed request that is not an inbound message we can read."""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    sid: str
+    phone: str  # E.164
+    text: str
+    profile_name: str | None = None
+    text_only_refused: bool = False  # a photo, a voice note, a location…
+    opt_out_type: str | None = None  # Twilio's Advanced Opt-Out: STOP, START, HELP
+
+
+def parse(form: Mapping[str, str]) -> InboundMessage:
+    """The message in Twilio's form (From and To are `whatsapp:+39…`)."""
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not sid or len(sid) > 64:
+        raise BadPayload("no MessageSid")
+    sender = form.get("From") or ""
+    if not sender.startswith("whatsapp:"):
+        raise BadPayload("not a WhatsApp message (From has no whatsapp: prefix)")
+    try:
+        phone = normalise_phone(sender)
+    except InvalidPhone as error:
+        raise BadPayload("From is not a phone number") from error
+    media = form.get("NumMedia") or "0"
+    kind = (form.get("MessageType") or "").lower()
+    not_text = ((media.isdigit() and int(media) > 0) or "Latitude" in form
+                or (kind != "" and kind not in TEXT_TYPES))
+    body = form.get("Body") or form.get("ButtonText") or ""
+    return InboundMessage(sid=sid, phone=phone, text=body,
+                          profile_name=(form.get("ProfileName") or None),
+                          text_only_refused=not_text,
+                          opt_out_type=(form.get("OptOutType") or "").upper() or None)
+
+
+async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMessage,
+                 now: datetime) -> list[Reply]:
+    """The replies to one message, inside the caller's transaction."""
+    words = fold(message.text)
+    if message.opt_out_type == "STOP" or words in STOP_WORDS:
+        identity = await identity_for(session, CHANNEL, message.phone)
+        await opt_out(session, identity, now)
+        return [Reply(catalogue_text(await language_of(session, identity),
+                                     "channel.opted_out"))]
+    if message.opt_out_type == "START" or words in START_WORDS:
+        identity = await identity_for(session, CHANNEL, message.phone)
+        if await opt_in(session, identity):
+            # only the confirmation: a request being written stays where it was
+            await note_inbound(session, identity, now)
+            return [Reply(catalogue_text(await language_of(session, identity),
+                                         "channel.opted_in"))]
+    if message.text_only_refused:
+        identity = await identity_for(session, CHANNEL, message.phone)
+        await note_inbound(session, identity, now)
+        return [Reply(catalogue_text(await language_of(session, identity),
+                                     "channel.text_only"))]
+    return await dialogue.handle_in(session, Incoming(
+        CHANNEL, message.phone, text=message.text, display_name=message.profile_name))
+
+
+async def handle(sessions: async_sessionmaker[AsyncSession], dialogue: Dialogue,
+                 message: InboundMessage, now: Callable[[], datetime]) -> list[Reply] | None:
+    """Handle a message once: None if its MessageSid was handled before."""
+    for attempt in range(ATTEMPTS):
+        try:
+            async with transaction(sessions) as session:
+                first_time = await session.exec(insert_ignoring_duplicates(
+                    session, ProcessedUpdate, channel=CHANNEL, update_id=message.sid,
+                    at=now()))
+                if first_time.rowcount != 1:
+                    log.info("message %s seen before: acknowledged, ignored", message.sid)
+                    return None
+                return await answer(session, dialogue, message, now())
+        except (CodeRace, IntegrityError):
+            # a concurrent message won a race (same code, same first contact); the
+            # rollback took our MessageSid with it, so handling again is safe
+            if attempt == ATTEMPTS - 1:
+                raise
+            log.info("retrying message %s after a lost race", message.sid)
+    raise AssertionError("unreachable")
+
+
+def twiml(replies: list[Reply]) -> Response:
+    response = MessagingResponse()
+    for part in render.messages(replies):
+        response.message(part)
+    return Response(str(response), media_type="application/xml")
+
+
+def endpoint(runtime, validator: RequestValidator) -> Callable:
+    """POST /whatsapp/webhook for this runtime."""
+
+    async def webhook(request: Request) -> Response:
+        try:
+            form = await signed_form(request, validator, runtime.settings.public_base_url)
+        except Refused:
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            message = parse(form)
+        except BadPayload as problem:
+            log.warning("signed but unreadable webhook: %s", problem)
+            return PlainTextResponse(str(problem), status_code=400)
+        replies = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock)
+        now = runtime.clock()
+        return twiml([with_file_link(r, runtime.file_links, now) for r in replies or []])
+
+    return webhook
