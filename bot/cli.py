@@ -20,6 +20,8 @@ from models.catalog import CatalogError, load_catalog, read_catalog
 from models.db import transaction
 from models.people import InvalidPhone, create_codes, normalise_phone
 from models.tables import Notice
+from scheduler.clock import run_clock
+from scheduler.digest import clock_extras
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,12 +192,18 @@ async def _dispatch(runtime: Runtime) -> None:
     await runtime.dispatcher().run_forever(runtime.settings.dispatch_interval_seconds)
 
 
-def serve(settings: Settings, args) -> int:
-    """Embedded default: web app + dispatcher (+ Telegram poller and clock, when present)."""
-    async def channel_jobs(runtime: Runtime) -> None:
-        await asyncio.gather(*(job(runtime) for job in runtime.serve_jobs))
+async def _clock(runtime: Runtime) -> None:
+    await run_clock(runtime.engine, runtime.job_context(), runtime.settings.timezone,
+                    extra=clock_extras())
 
-    return _run_web(settings, [_dispatch, channel_jobs])
+
+async def _channel_jobs(runtime: Runtime) -> None:
+    await asyncio.gather(*(job(runtime) for job in runtime.serve_jobs))
+
+
+def serve(settings: Settings, args) -> int:
+    """Embedded default: web app, dispatcher, clock, and Telegram polling when configured."""
+    return _run_web(settings, [_dispatch, _clock, _channel_jobs])
 
 
 def web(settings: Settings, args) -> int:
@@ -204,7 +212,8 @@ def web(settings: Settings, args) -> int:
 
 @with_runtime
 async def worker(runtime: Runtime, args) -> int:
-    await _dispatch(runtime)
+    """The clock (one leader among workers) and a dispatcher (any number may run)."""
+    await asyncio.gather(_dispatch(runtime), _clock(runtime))
     return 0
 
 

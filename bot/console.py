@@ -4,15 +4,16 @@ interactively and with piped input (one input per line). Notices for a console c
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from handlers.messages import text
-from handlers.types import Incoming, Reply
+from handlers.messages import DEFAULT_LANGUAGE, text
+from handlers.types import File, Incoming, Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
 from models.outbox import unseen_console_notices
 from models.people import identity_for
-from models.tables import ChatIdentity, Person
+from models.tables import Attachment, ChatIdentity, Person
 from scheduler.dispatcher import SendResult
 
 
@@ -21,7 +22,7 @@ class ConsoleSender:
 
     channel = "console"
 
-    async def send(self, identity: ChatIdentity, reply: Reply):
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None):
         return SendResult(ok=True, status=NoticeStatus.DELIVERED)
 
 
@@ -51,9 +52,28 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
             write(text(person.language, "console.notices", count=len(notices)))
         for notice in notices:
             write(f"  • {notice.rendered_text}")
+            if notice.params.get("attachment_id"):
+                stored = await session.get(Attachment, notice.params["attachment_id"])
+                if stored is not None:
+                    file = File(stored.filename, stored.content_type, stored.data)
+                    write(text(person.language, "console.file_saved", path=save_file(file)))
             notice.shown_at = utcnow()
             session.add(notice)
         return len(notices)
+
+
+def save_file(file: File, folder: Path = Path("exports")) -> Path:
+    """Files sent to a console chat (charts, CSVs, one's own data) land in ./exports."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(file.filename).name
+    path.write_bytes(file.data)
+    return path
+
+
+def show(reply: Reply, language: str, write: Callable[[str], None]) -> None:
+    write(render(reply))
+    if reply.file is not None:
+        write(text(language, "console.file_saved", path=save_file(reply.file)))
 
 
 async def chat(runtime, phone: str, source: TextIO = sys.stdin,
@@ -65,7 +85,7 @@ async def chat(runtime, phone: str, source: TextIO = sys.stdin,
     await show_inbox(runtime, phone, write)
     first = await runtime.dialogue.handle(Incoming("console", phone, text="menu"))
     for reply in first:
-        write(render(reply))
+        show(reply, DEFAULT_LANGUAGE, write)
     while True:
         if interactive:
             write("")
@@ -75,6 +95,6 @@ async def chat(runtime, phone: str, source: TextIO = sys.stdin,
         if not interactive:
             write(f"> {line.rstrip()}")
         for reply in await runtime.dialogue.handle(Incoming("console", phone, text=line)):
-            write(render(reply))
+            show(reply, DEFAULT_LANGUAGE, write)
         await dispatcher.run_once()
         await show_inbox(runtime, phone, write)

@@ -8,6 +8,7 @@ embedded `serve` process runs (e.g. Telegram long polling)."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,8 +22,12 @@ from models.base import utcnow
 from models.db import make_engine, make_sessions
 from models.migrate import require_migrated
 from scheduler.dispatcher import Dispatcher, Sender
+from scheduler.jobs import ClockRules, JobContext
 
 Job = Callable[["Runtime"], Awaitable[None]]
+
+if TYPE_CHECKING:
+    from bot.files import FileLinks
 
 
 @dataclass
@@ -37,9 +42,14 @@ class Runtime:
     serve_jobs: list[Job] = field(default_factory=list)
     shutdown: list[Job] = field(default_factory=list)
     clock: Callable[[], datetime] = utcnow
+    rules: ClockRules = field(default_factory=ClockRules)
+    file_links: "FileLinks | None" = None  # signed links to stored files (bot/files.py)
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.sessions, self.senders, clock=self.clock)
+
+    def job_context(self) -> JobContext:
+        return JobContext(self.sessions, self.rules, self.clock)
 
     async def close(self) -> None:
         for job in self.shutdown:
@@ -59,10 +69,11 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
             await engine.dispose()
             raise
     sessions = make_sessions(engine)
-    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days),
-                        clock=clock)
+    rules = ClockRules.from_settings(settings)
+    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days,
+                                                   survey_rules=rules.surveys), clock=clock)
     runtime = Runtime(settings, engine, sessions, dialogue, {"console": ConsoleSender()},
-                      clock=clock)
+                      clock=clock, rules=rules)
     for install in channel_installers():
         install(runtime)
     return runtime
@@ -70,7 +81,8 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
 
 def channel_installers() -> list[Callable[[Runtime], None]]:
     """Each channel's `install(runtime)`; a channel without settings installs nothing."""
+    from bot.files import install as install_file_links
     from bot.telegram.channel import install as install_telegram
     from bot.whatsapp.channel import install as install_whatsapp
 
-    return [install_telegram, install_whatsapp]
+    return [install_file_links, install_telegram, install_whatsapp]

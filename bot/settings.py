@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=300)
     log_level: str = "INFO"
 
+    reminder_hours: list[float] = Field(default=[24, 1])  # REMINDER_HOURS='[24, 1]'
+    quiet_hours: str = Field(default="21:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    survey_delay_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    survey_reminder_hours: int = Field(default=24, ge=1, le=24 * 7)
+    survey_close_days: int = Field(default=7, ge=1, le=60)
+    digest_time: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    signing_secret: SecretStr | None = None  # signs links to charts and files
+
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str | None = None

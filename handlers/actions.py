@@ -1,21 +1,52 @@
-"""What a button on a notice does (an offer's accept/decline …). The action re-checks who
-is pressing and the current state, so an old or forwarded button changes nothing."""
+"""What a button on a notice does: an offer's accept/decline, a reminder's confirm / move /
+cancel, a survey's score. Each action re-checks who is pressing and the current state, so
+an old or forwarded button changes nothing."""
 
 import logging
 
-from handlers.flow import Home, Next, Turn
+from handlers.flow import Go, Home, Next, Turn
 from handlers.steps.operator import answer_offer
+from handlers.steps.survey import record_score
+from models import surveys
+from models.base import RequestStatus
+from models.offers import NotAllowed
+from models.requests import own_request
 
 log = logging.getLogger(__name__)
 
 
 async def run_action(turn: Turn, value: str) -> Next:
     kind, _, rest = value.partition(":")
-    if kind == "offer" and turn.person is not None:
-        verb, _, offer_id = rest.partition(":")
-        if offer_id.isdigit() and verb in ("accept", "decline"):
-            turn.conversation.back = []
+    turn.conversation.back = []
+    try:
+        if kind == "offer":
+            verb, _, offer_id = rest.partition(":")
             return await answer_offer(turn, int(offer_id), verb == "accept")
-    log.warning("unknown notice action %r", value)
+        if kind == "reminder":
+            verb, _, request_id = rest.partition(":")
+            return await _reminder(turn, verb, int(request_id))
+        if kind == "survey":
+            survey_id, _, score = rest.partition(":")
+            survey = await surveys.own_survey(turn.session, int(survey_id), turn.person)
+            return await record_score(turn, survey, int(score))
+    except (NotAllowed, ValueError):
+        pass
+    log.warning("refused notice action %r", value)
     turn.say("choice.stale")
     return Home()
+
+
+async def _reminder(turn: Turn, verb: str, request_id: int) -> Next:
+    request = await own_request(turn.session, request_id, turn.person)
+    if request.status not in RequestStatus.open():
+        turn.say("mine.not_cancellable")
+        return Home()
+    turn.remember(request_id=request.id)
+    if verb == "ok":
+        turn.say("reminder.thanks")
+        return Home()
+    if verb == "move":
+        turn.remember(mode="move", service_id=request.service_id,
+                      municipality_id=request.municipality_id)
+        return Go("req.day")
+    return Go("mine.cancel")

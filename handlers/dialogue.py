@@ -35,7 +35,12 @@ COMMANDS = {
     "annulla": "cancel", "cancel": "cancel",
     "aiuto": "help", "help": "help", "?": "help",
     "richieste": "requests", "requests": "requests",
+    "digest": "digest", "riepilogo": "digest",
+    "stats": "stats", "statistiche": "stats",
+    "export": "export", "indicatori": "export",
 }
+COORDINATOR_COMMANDS = {"digest": "coord.digest", "stats": "coord.stats",
+                        "export": "coord.export"}
 WELCOME, HOME = "welcome", "home"
 NAVIGATION = {"__back": "back", "__menu": "menu"}  # the option values of the nav buttons
 NOTICE_ACTION = "notice:"
@@ -79,7 +84,11 @@ class Dialogue:
         turn = Turn(session, identity, conversation, person, now, self.settings)
         if person is None and "language" not in turn.data and incoming.language_hint:
             turn.remember(language="en" if incoming.language_hint.startswith("en") else "it")
-        _apply(turn, await _interpret(turn, incoming))
+        next_step = await _interpret(turn, incoming)
+        if turn.person is not None and turn.person.erased_at is not None:
+            # the person has just been erased: nothing of this chat is kept, not even a step
+            return [Reply("\n\n".join(turn.said))]
+        _apply(turn, next_step)
         return [await _render(turn)]
 
 
@@ -167,6 +176,12 @@ async def _run_command(turn: Turn, current, command: str, argument: str) -> Next
     if command == "requests" and enrolled and turn.person.role == "worker":
         turn.conversation.step, turn.conversation.back = HOME, []
         return Go("mine.list")
+    if command in COORDINATOR_COMMANDS and enrolled and turn.person.role == "coordinator":
+        target = COORDINATOR_COMMANDS[command]
+        turn.conversation.step, turn.conversation.back = target, [HOME]
+        if argument:  # "/stats settimana": the period comes with the command
+            return await STEPS[target].typed(turn, argument)
+        return Go(target, remember=False)
     return Home()
 
 
@@ -223,4 +238,6 @@ async def _render(turn: Turn) -> Reply:
     turn.session.add(conversation)
     text = "\n\n".join([*turn.said, prompt.text])
     hint = turn.t("input.hint") if offered and prompt.hint else None
-    return Reply(text, tuple(Choice(o["label"], o["token"]) for o in offered), hint)
+    file = turn.files[0] if turn.files else None
+    return Reply(text, tuple(Choice(o["label"], o["token"]) for o in offered), hint,
+                 file=file)

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import messages
+from handlers.types import File
+from models.surveys import SurveyRules
 from models.tables import ChatIdentity, Conversation, Person
 
 
@@ -50,6 +52,7 @@ Next = Go | Stay | Home
 @dataclass
 class DialogueSettings:
     horizon_days: int = 14
+    survey_rules: SurveyRules = field(default_factory=SurveyRules)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Turn:
     now: datetime
     settings: DialogueSettings
     said: list[str] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)  # sent with the turn's reply
 
     @property
     def language(self) -> str:

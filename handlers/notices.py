@@ -11,8 +11,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
 from handlers.steps.request import service_name
-from handlers.types import Choice, Reply
-from models.tables import ChoiceToken, Municipality, Notice, Person, Service, ServiceRequest
+from handlers.types import Choice, File, Reply
+from models.tables import (
+    Attachment,
+    ChoiceToken,
+    Municipality,
+    Notice,
+    Person,
+    Service,
+    ServiceRequest,
+)
 
 
 async def _request_facts(session: AsyncSession, request_id: int, language: str) -> dict:
@@ -40,10 +48,15 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
         params["when"] = formatting.when(datetime.fromisoformat(params.pop("starts_at")),
                                          language)
     text = messages.text(language, f"notice.{notice.kind}", **params)
+    file = None
+    if "attachment_id" in params:
+        stored = await session.get(Attachment, params["attachment_id"])
+        if stored is not None:
+            file = File(stored.filename, stored.content_type, stored.data, stored.id)
     choices = []
     for choice in notice.choices:
         token = secrets.token_urlsafe(6)
         session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
         choices.append(Choice(messages.text(language, choice["key"]), token))
     hint = messages.text(language, f"notice_hint.{notice.kind}") if choices else None
-    return Reply(text, tuple(choices), hint, notice=True)
+    return Reply(text, tuple(choices), hint, notice=True, file=file)

@@ -22,6 +22,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file sent with a reply: a photo or document on Telegram, a signed link on
+    WhatsApp, a saved file on the console. `id` is its Attachment row, if stored."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to show: text and, optionally, the choices offered with it."""
 
@@ -31,3 +42,4 @@ class Reply:
     # A notice's choices are buttons only: typed answers go to the person's conversation,
     # so channels without buttons show the hint (how to act from the menu) instead.
     notice: bool = False
+    file: File | None = None

@@ -116,3 +116,36 @@ def add_working_minutes(start: datetime, minutes: int) -> datetime:
             return (moment + left).replace(tzinfo=ROME).astimezone(UTC)
         left -= closes - moment
         moment = datetime.combine(day + timedelta(days=1), WORK_OPENS)
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """'21:00-08:00' → (21:00, 08:00); a window may run over midnight."""
+    first, last = text.split("-")
+    return time.fromisoformat(first), time.fromisoformat(last)
+
+
+def in_window(moment: datetime, window: tuple[time, time]) -> bool:
+    start, end = window
+    clock = local(moment).time()
+    return (start <= clock < end) if start < end else (clock >= start or clock < end)
+
+
+def after_quiet(moment: datetime, quiet: tuple[time, time]) -> datetime:
+    """`moment` if it is outside the quiet hours, else when they end (Europe/Rome)."""
+    if not in_window(moment, quiet):
+        return moment
+    there = local(moment)
+    end = datetime.combine(there.date(), quiet[1], tzinfo=ROME)
+    if end <= there:
+        end = datetime.combine(there.date() + timedelta(days=1), quiet[1], tzinfo=ROME)
+    return end.astimezone(UTC)
+
+
+def before(moment: datetime, hours: float) -> datetime:
+    """`hours` before `moment`. Whole days are counted on the wall clock (a reminder 24
+    hours before Monday 10:00 comes on Sunday at 10:00 even across a daylight-saving
+    change); shorter offsets in real time."""
+    if hours >= 24 and hours % 24 == 0:
+        wall = local(moment).replace(tzinfo=None) - timedelta(hours=hours)
+        return wall.replace(tzinfo=ROME).astimezone(UTC)
+    return moment - timedelta(hours=hours)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import fund
+from models import fund, surveys
 from models.base import RequestStatus, Role
 from models.lifecycle import transition
 from models.offers import NotAllowed, send_offers
@@ -33,7 +33,8 @@ async def assigned_job(session: AsyncSession, request_id: int, operator: Person,
 
 
 async def complete(session: AsyncSession, request: ServiceRequest, operator: Person,
-                   minutes: int, now: datetime) -> bool:
+                   minutes: int, now: datetime,
+                   survey_rules: surveys.SurveyRules | None = None) -> bool:
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise ValueError(minutes)
     done = await transition(session, request, RequestStatus.DONE,
@@ -42,6 +43,7 @@ async def complete(session: AsyncSession, request: ServiceRequest, operator: Per
                             actual_minutes=minutes, done_at=now)
     if done:
         await fund.commit(session, request, now)
+        await surveys.plan(session, request, now, survey_rules or surveys.SurveyRules())
         await queue_notice(session, person_id=request.worker_id, kind="worker.done",
                            params={"request_id": request.id}, dedupe_key=f"done:{request.id}",
                            now=now)

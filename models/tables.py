@@ -39,6 +39,7 @@ class Person(SQLModel, table=True):
     last_municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
     last_address: str | None = Field(default=None, max_length=200)
     active: bool = Field(default=True)
+    erased_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
@@ -138,6 +139,7 @@ class ServiceRequest(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=utc_column())
     complaint: str | None = Field(default=None, max_length=1000)
     complaint_at: datetime | None = Field(default=None, sa_column=utc_column())
+    erased_at: datetime | None = Field(default=None, sa_column=utc_column())  # retention
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
@@ -308,3 +310,43 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column(nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=utc_column())
     used_by_identity_id: int | None = Field(default=None, foreign_key="chatidentity.id")
+
+
+class Survey(SQLModel, table=True):
+    """The satisfaction survey of a done job: sent after it, reminded once, closed after a
+    week. Scores of 1 or 2 alert the coordinator and the cooperative."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", unique=True)
+    worker_id: int = Field(foreign_key="person.id", index=True)
+    provider_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    due_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column())
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    score: int | None = None
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class Attachment(SQLModel, table=True):
+    """A file a notice carries (the digest's chart, an indicators CSV, a person's own data):
+    sent as a photo or document on Telegram, and as a signed, expiring link elsewhere."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(max_length=120)
+    content_type: str = Field(max_length=80)
+    data: bytes
+    owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class ClockMark(SQLModel, table=True):
+    """What a clock job last did (e.g. the last day whose digest was queued), so a restart
+    or a day of downtime neither skips nor repeats it."""
+
+    __tablename__ = "clock_mark"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))

@@ -27,7 +27,7 @@ class Inbox:
     def __init__(self):
         self.received: dict[str, list[Reply]] = {}
 
-    async def send(self, identity: ChatIdentity, reply: Reply) -> SendResult:
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
         self.received.setdefault(identity.external_id, []).append(reply)
         return SendResult(ok=True, status="delivered")
 

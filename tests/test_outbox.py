@@ -24,7 +24,7 @@ class RecordingSender:
     def __init__(self, channel: str, *results: SendResult):
         self.channel, self.results, self.sent = channel, list(results), []
 
-    async def send(self, identity: ChatIdentity, reply: Reply) -> SendResult:
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
         self.sent.append((identity.external_id, reply.text))
         return self.results.pop(0) if self.results else SendResult(ok=True)
 
@@ -61,7 +61,7 @@ async def test_held_for_the_coordinator_until_one_enrols_then_shown_at_the_conso
     [pending] = await notices(mini)
     assert pending.status == NoticeStatus.PENDING and pending.person_id is not None
     output: list[str] = []
-    await console_chat(mini, coordinator.external_id, io.StringIO("2\n"), output.append)
+    await console_chat(mini, coordinator.external_id, io.StringIO("menu\n"), output.append)
     shown = plain("\n".join(output))
     assert "Hai 1 avvisi" in shown
     assert "Richiesta n. 2 senza cooperativa: Compagnia, Gamma, lunedì 30 novembre, 10:00" \

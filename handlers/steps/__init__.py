@@ -1,3 +1,14 @@
 """Every step of the dialogue, registered by importing its module."""
 
-from handlers.steps import home, mine, onboarding, operator, relay, request, staff  # noqa: F401
+from handlers.steps import (  # noqa: F401
+    coordinator,
+    home,
+    mine,
+    onboarding,
+    operator,
+    privacy,
+    relay,
+    request,
+    staff,
+    survey,
+)

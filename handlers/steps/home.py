@@ -2,17 +2,21 @@
 
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.onboarding import LANGUAGE_NAMES
+from models import surveys
 from models.base import Role
 from models.people import LINK_CODE_MINUTES, create_link_code
 
 MENUS = {
-    Role.WORKER: ("new", "mine", "language", "link", "help"),
-    Role.OPERATOR: ("available", "my_jobs", "language", "link", "help"),
-    Role.COORDINATOR: ("unserved", "complaints", "fund", "language", "link", "help"),
+    Role.WORKER: ("new", "mine", "language", "link", "privacy", "help"),
+    Role.OPERATOR: ("available", "my_jobs", "language", "link", "privacy", "help"),
+    Role.COORDINATOR: ("digest", "stats", "export", "unserved", "complaints", "fund",
+                       "language", "link", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
            "available": "op.available", "my_jobs": "op.mine", "unserved": "coord.unserved",
-           "complaints": "coord.complaints", "fund": "coord.fund", "link": "settings.link"}
+           "complaints": "coord.complaints", "fund": "coord.fund", "link": "settings.link",
+           "privacy": "privacy.menu", "rate": "survey.score", "digest": "coord.digest",
+           "stats": "coord.stats", "export": "coord.export"}
 
 
 @step
@@ -20,14 +24,24 @@ class MainMenu(Step):
     name = "home"
 
     async def prompt(self, turn: Turn) -> Prompt:
-        items = MENUS[Role(turn.person.role)]
+        options = [Option(turn.t(f"menu.{item}"), item) for item in MENUS[Role(turn.person.role)]]
+        survey = await surveys.open_survey_of(turn.session, turn.person.id)
+        if survey is not None:  # a survey waiting for an answer comes first
+            options.insert(0, Option(turn.t("menu.rate", number=survey.request_id), "rate"))
         return Prompt(turn.t(f"home.{turn.person.role}", name=turn.person.first_name or ""),
-                      tuple(Option(turn.t(f"menu.{item}"), item) for item in items))
+                      tuple(options))
 
     async def choose(self, turn: Turn, value: str) -> Next:
         if value == "help":
             turn.say(f"help.{turn.person.role}")
             return Home()
+        if value == "rate":
+            survey = await surveys.open_survey_of(turn.session, turn.person.id)
+            if survey is None:
+                turn.say("survey.closed")
+                return Home()
+            turn.remember(survey_id=survey.id)
+            return Go("survey.score")
         if value not in MENUS[Role(turn.person.role)]:
             turn.say("input.not_understood")
             return Home()

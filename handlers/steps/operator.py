@@ -171,8 +171,9 @@ class JobDone(Step):
             turn.say("job.minutes_invalid")
             return Stay()
         request = await my_job(turn, "complete")
-        if request is None or not await jobs.complete(turn.session, request, turn.person,
-                                                      minutes, turn.now):
+        if request is None or not await jobs.complete(
+                turn.session, request, turn.person, minutes, turn.now,
+                turn.settings.survey_rules):
             turn.say("job.not_open")
             return Home()
         turn.say("job.completed", number=request.id, minutes=minutes)

@@ -1,0 +1,55 @@
+"""'Privacy e dati': read the notice again, get a copy of one's data, erase it."""
+
+import json
+
+from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
+from handlers.types import File
+from models import privacy
+from models.tables import Attachment
+
+
+@step
+class PrivacyMenu(Step):
+    name = "privacy.menu"
+    help_key = "help.privacy_menu"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("privacy.menu"), tuple(
+            Option(turn.t(f"privacy.{item}"), item) for item in ("read", "export", "erase")))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        if value == "read":
+            turn.said.append(turn.t("privacy.notice").rsplit("\n\n", 1)[0])
+            return Home()
+        if value == "export":
+            data = await privacy.export_person(turn.session, turn.person)
+            content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+            attachment = Attachment(filename=f"intempo-dati-{turn.person.id}.json",
+                                    content_type="application/json", data=content,
+                                    owner_id=turn.person.id, created_at=turn.now)
+            turn.session.add(attachment)
+            await turn.session.flush()
+            turn.files.append(File(attachment.filename, attachment.content_type, content,
+                                   attachment.id))
+            turn.say("privacy.exported")
+            return Home()
+        return Go("privacy.erase")
+
+
+@step
+class EraseConfirm(Step):
+    name = "privacy.erase"
+    help_key = "help.privacy_menu"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("privacy.erase_confirm"),
+                      (Option(turn.t("privacy.erase_yes"), "yes"),
+                       Option(turn.t("no_keep"), "no")))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        if value != "yes":
+            return Home()
+        goodbye = turn.t("privacy.erased")
+        await privacy.erase_person(turn.session, turn.person, turn.now)
+        turn.said.append(goodbye)
+        return Home()

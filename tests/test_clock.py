@@ -1,0 +1,176 @@
+"""The clock: one leader on PostgreSQL, stable jobs, restart safety, and the dispatcher's
+rate limits under a burst (simulated time)."""
+
+import asyncio
+import bisect
+import itertools
+from datetime import date, time
+
+import pytest
+from sqlmodel import select
+
+from handlers.types import Reply
+from models.base import Role
+from models.db import transaction
+from models.outbox import queue_notice
+from models.tables import ChatIdentity, Notice
+from scheduler import clock as clock_module
+from scheduler import jobs
+from scheduler.digest import days_due
+from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.ratelimit import Limits
+from tests.conftest import ROME
+from tests.support import make_person
+
+
+@pytest.mark.asyncio
+async def test_two_clocks_on_postgres_one_runs(pg_runtime):
+    first = clock_module.Leadership(pg_runtime.engine)
+    second = clock_module.Leadership(pg_runtime.engine)
+    assert await first.try_acquire() is True
+    assert await second.try_acquire() is False
+    assert await first.still_held()
+    await first.release()
+    assert await second.try_acquire() is True  # the standby takes over
+    await second.release()
+
+
+@pytest.mark.asyncio
+async def test_run_clock_standby_takes_over_when_the_leader_stops(pg_runtime):
+    started = []
+    original = clock_module.build_scheduler
+
+    def counting_build(ctx, timezone="Europe/Rome", extra=None):
+        scheduler = original(ctx, timezone, extra)
+        started.append(scheduler)
+        return scheduler
+
+    clock_module.build_scheduler = counting_build
+    try:
+        ctx = pg_runtime.job_context()
+        leader = asyncio.create_task(clock_module.run_clock(pg_runtime.engine, ctx,
+                                                            standby_seconds=0.05))
+        standby = asyncio.create_task(clock_module.run_clock(pg_runtime.engine, ctx,
+                                                             standby_seconds=0.05))
+        await asyncio.sleep(0.5)
+        assert len(started) == 1  # two clocks started at once: one runs
+        leader.cancel()
+        await asyncio.gather(leader, return_exceptions=True)
+        for _ in range(40):
+            if len(started) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(started) == 2  # the standby took over
+        standby.cancel()
+        await asyncio.gather(standby, return_exceptions=True)
+    finally:
+        clock_module.build_scheduler = original
+
+
+@pytest.mark.asyncio
+async def test_jobs_have_stable_ids_and_generous_grace(runtime):
+    scheduler = clock_module.build_scheduler(runtime.job_context(),
+                                             extra={"digest": jobs.retention})
+    scheduler.start(paused=True)
+    try:
+        found = {job.id: job for job in scheduler.get_jobs()}
+        assert set(found) == {"escalations", "reminders", "surveys", "retention", "digest"}
+        assert all(job.misfire_grace_time >= 3600 and job.coalesce for job in found.values())
+        assert str(scheduler.timezone) == "Europe/Rome"
+        # building it again replaces rather than duplicates
+        clock_module.build_scheduler(runtime.job_context())
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_digest_days_catch_up_without_repeating():
+    at = time(18)
+    def now(*args):
+        from datetime import datetime
+        return datetime(*args, tzinfo=ROME)
+    assert days_due(None, now(2026, 11, 25, 17, 0), at) == []
+    assert days_due(None, now(2026, 11, 25, 18, 5), at) == [date(2026, 11, 25)]
+    assert days_due(date(2026, 11, 25), now(2026, 11, 25, 19, 0), at) == []
+    assert days_due(date(2026, 11, 24), now(2026, 11, 25, 10, 0), at) == []
+    # down for a day: yesterday's digest is sent when the process comes back
+    assert days_due(date(2026, 11, 23), now(2026, 11, 25, 10, 0), at) == [date(2026, 11, 24)]
+    # down for a fortnight: only the last three days
+    assert days_due(date(2026, 11, 1), now(2026, 11, 25, 19, 0), at) == [
+        date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
+
+
+class CountingSender:
+    channel = "telegram"
+    limits = Limits(per_second=30, per_chat_seconds=1.0)
+
+    def __init__(self, timer):
+        self.timer, self.sent = timer, []
+
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
+        self.sent.append((self.timer(), identity.external_id))
+        return SendResult(ok=True)
+
+
+async def people_with_notices(runtime, people: int, each: int) -> None:
+    async with transaction(runtime.sessions) as session:
+        from models.tables import Organisation, Person
+
+        org = (await session.exec(select(Organisation).where(
+            Organisation.code == "employer"))).one()
+        for n in range(people):
+            person = Person(role=Role.COORDINATOR, organisation_id=org.id, first_name=f"P{n}")
+            session.add(person)
+            await session.flush()
+            session.add(ChatIdentity(channel="telegram", external_id=str(1000 + n),
+                                     person_id=person.id))
+            for k in range(each):
+                await queue_notice(session, person_id=person.id, kind="coordinator.digest",
+                                   params={"text": f"avviso {k}"},
+                                   dedupe_key=f"burst:{n}:{k}", now=runtime.clock())
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime  # simulated time: the limiter's sleeps take no real time
+async def test_a_burst_of_a_thousand_notices_keeps_telegrams_limits(mini):
+    await people_with_notices(mini, people=200, each=5)
+    loop = asyncio.get_running_loop()
+    sender = CountingSender(loop.time)
+    dispatcher = Dispatcher(mini.sessions, {"telegram": sender}, clock=mini.clock,
+                            batch=1000, timer=loop.time, sleep=asyncio.sleep)
+    while await dispatcher.run_once():
+        pass
+    times = sorted(t for t, _ in sender.sent)
+    assert len(times) == 1000
+    busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= 30
+    per_chat: dict[str, list[float]] = {}
+    for t, chat in sender.sent:
+        per_chat.setdefault(chat, []).append(t)
+    gaps = [b - a for ts in per_chat.values() for a, b in itertools.pairwise(ts)]
+    assert min(gaps) >= 1.0
+    rate = len(times) / (times[-1] - times[0])
+    assert rate >= 0.9 * 30  # the limit is used, not just respected
+
+
+@pytest.mark.asyncio
+async def test_a_restart_between_queueing_and_sending_sends_each_notice_once(mini, clock):
+    await make_person(mini, "employer", Role.COORDINATOR)
+    worker = await make_person(mini, "employer")
+    from tests.test_routing import book
+
+    await book(mini, worker.id, "spesa", "Alfa", date(2026, 11, 27), time(10))
+    ctx = jobs.JobContext(mini.sessions, jobs.ClockRules(), clock)
+    clock.set_local(2026, 11, 26, 10, 0)
+    await jobs.send_reminders(ctx)
+    # "restart": the clock runs again before anything was sent, then a new dispatcher
+    await jobs.send_reminders(ctx)
+    async with transaction(mini.sessions) as session:
+        session.add(ChatIdentity(channel="telegram", external_id="42", person_id=worker.id))
+    sender = CountingSender(lambda: 0.0)
+    await Dispatcher(mini.sessions, {"telegram": sender}, clock=clock).run_once()
+    await jobs.send_reminders(ctx)
+    await Dispatcher(mini.sessions, {"telegram": sender}, clock=clock).run_once()
+    async with transaction(mini.sessions) as session:
+        reminders = (await session.exec(select(Notice).where(
+            Notice.kind == "worker.reminder"))).all()
+    assert len(reminders) == 1 and len(sender.sent) == 1

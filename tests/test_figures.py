@@ -1,0 +1,405 @@
+"""The coordinator's figures on a known data set, on SQLite and on PostgreSQL: the digest
+(with a day with nothing), a period, per cooperative and per employer, uptake, the men's
+share of care, satisfaction, the fund and its run-out date, unreachable people, and the
+daily series bucketed by local day across a daylight-saving change.
+
+The data set (tiny alliance of tests/data/mini.toml, fund of 50 euro):
+  workers  w1 Datore f, w2 Datore m, w3 Coop A (gender not said), w4 Coop A f (no requests)
+  Wed 25/11 09:00  r1 w1 spesa Alfa Thu 09:00 → coop-a, fund 10 €
+                   r2 w2 baby Alfa Thu 15:00 → coop-a, fund 20 € (the worker's cap)
+                   r3 w3 anziani Gamma Mon 30 → coop-b, nobody answers (pending)
+                   r4 w2 anziani Beta Mon 30 → nobody serves Beta (unserved)
+  Wed 09:30        operator A takes r1 and r2
+  Thu 26/11 10:10  r1 done in 55 minutes (commits 10 €)
+            11:00  r5 w3 baby Alfa Fri 10:00 → coop-a, fund 20 € (what is left), pending
+            11:30  r6 w2 spesa Alfa Fri 11:00 → coop-a, no fund left; cancelled at 12:00
+            17:30  r2 done in 130 minutes (commits 20 €)
+  surveys: r1 sent Thu 12:10, scored 2; r2 sent Thu 17:45, no answer;
+           r0 (an October errand done in 45 minutes for w1 by coop-b) sent in October, 4
+  the digest is made on Thursday 26/11 at 18:00.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlmodel import select, update
+
+from bot.runtime import start_runtime
+from bot.settings import Settings
+from models import jobs, offers
+from models import requests as store
+from models.base import Role
+from models.catalog import load_catalog, read_catalog
+from models.db import transaction
+from models.figures import (
+    CareShare,
+    Delivery,
+    OrgLine,
+    Runway,
+    Satisfaction,
+    Uptake,
+    Waiting,
+    daily_series,
+    digest_figures,
+    period_figures,
+    runway,
+)
+from models.tables import (
+    ChatIdentity,
+    Fund,
+    Municipality,
+    Offer,
+    Organisation,
+    Person,
+    Service,
+    ServiceRequest,
+    Survey,
+)
+from tests.conftest import MINI
+from tests.support import make_person
+from tests.test_routing import book
+
+ROME = ZoneInfo("Europe/Rome")
+THURSDAY, FRIDAY, MONDAY = date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 30)
+DIGEST_AT = datetime(2026, 11, 26, 18, 0, tzinfo=ROME).astimezone(UTC)
+
+
+def rome(*args) -> datetime:
+    return datetime(*args, tzinfo=ROME).astimezone(UTC)
+
+
+@dataclass
+class DataSet:
+    runtime: object
+    people: dict[str, Person]
+    requests: dict[str, int]
+
+
+async def worker(runtime, org: str, gender: str | None, name: str) -> Person:
+    person = await make_person(runtime, org, name=name)
+    async with transaction(runtime.sessions) as session:
+        await session.exec(update(Person).where(Person.id == person.id).values(gender=gender))
+    person.gender = gender
+    return person
+
+
+async def take(runtime, request_id: int, operator: Person) -> None:
+    async with transaction(runtime.sessions) as session:
+        offer = (await session.exec(select(Offer).where(
+            Offer.request_id == request_id, Offer.operator_id == operator.id))).one()
+        answer = await offers.accept(session, offer.id, operator, runtime.clock())
+    assert answer.outcome == "won"
+
+
+async def finish(runtime, request_id: int, operator: Person, minutes: int) -> None:
+    async with transaction(runtime.sessions) as session:
+        request = await session.get(ServiceRequest, request_id)
+        assert await jobs.complete(session, request, operator, minutes, runtime.clock())
+
+
+async def cancel(runtime, request_id: int, worker_id: int) -> None:
+    async with transaction(runtime.sessions) as session:
+        request = await session.get(ServiceRequest, request_id)
+        assert await store.cancel(session, request, worker_id, "test", runtime.clock())
+
+
+async def row_id(session, table, **where) -> int:
+    query = select(table.id)
+    for column, value in where.items():
+        query = query.where(getattr(table, column) == value)
+    return (await session.exec(query)).one()
+
+
+async def october_errand(runtime, worker_id: int) -> int:
+    """r0: an errand done in October, straight in the store (before the 30 days)."""
+    async with transaction(runtime.sessions) as session:
+        request = ServiceRequest(
+            worker_id=worker_id, service_id=await row_id(session, Service, code="spesa"),
+            municipality_id=await row_id(session, Municipality, name="Alfa"),
+            starts_at=rome(2026, 10, 21, 10), duration_minutes=60, status="done",
+            provider_id=await row_id(session, Organisation, code="coop-b"), price_cents=2000,
+            actual_minutes=45, done_at=rome(2026, 10, 21, 11), created_at=rome(2026, 10, 20, 10),
+            updated_at=rome(2026, 10, 21, 11))
+        session.add(request)
+        await session.flush()
+        return request.id
+
+
+async def survey(runtime, request_id: int, sent_at: datetime, score: int | None) -> None:
+    """The request's survey (planned when the job was done, or new) sent at `sent_at`
+    and, with a score, answered twenty minutes later."""
+    async with transaction(runtime.sessions) as session:
+        request = await session.get(ServiceRequest, request_id)
+        row = (await session.exec(select(Survey).where(Survey.request_id == request_id))).first()
+        row = row or Survey(request_id=request_id, worker_id=request.worker_id,
+                            provider_id=request.provider_id, due_at=sent_at)
+        row.sent_at, row.score = sent_at, score
+        row.answered_at = None if score is None else sent_at + timedelta(minutes=20)
+        session.add(row)
+
+
+async def add_identities(runtime, person: Person, *states: str) -> None:
+    """One chat per state: 'ok', 'unreachable' or 'opted_out'."""
+    async with transaction(runtime.sessions) as session:
+        for n, state in enumerate(states):
+            session.add(ChatIdentity(
+                channel=("telegram", "whatsapp", "console")[n], external_id=f"p{person.id}-{n}",
+                person_id=person.id,
+                unreachable_at=DIGEST_AT if state == "unreachable" else None,
+                opted_out_at=DIGEST_AT if state == "opted_out" else None))
+
+
+async def build(runtime, clock) -> DataSet:
+    people = {
+        "w1": await worker(runtime, "employer", "f", "W1"),
+        "w2": await worker(runtime, "employer", "m", "W2"),
+        "w3": await worker(runtime, "coop-a", None, "W3"),
+        "w4": await worker(runtime, "coop-a", "f", "W4"),
+        "op_a": await make_person(runtime, "coop-a", Role.OPERATOR, "OpA"),
+        "op_b": await make_person(runtime, "coop-b", Role.OPERATOR, "OpB"),
+    }
+    w1, w2, w3 = people["w1"].id, people["w2"].id, people["w3"].id
+    clock.set_local(2026, 11, 25, 9, 0)
+    ids = {
+        "r1": (await book(runtime, w1, "spesa", "Alfa", THURSDAY, time(9))).request.id,
+        "r2": (await book(runtime, w2, "baby", "Alfa", THURSDAY, time(15))).request.id,
+        "r3": (await book(runtime, w3, "anziani", "Gamma", MONDAY, time(9))).request.id,
+        "r4": (await book(runtime, w2, "anziani", "Beta", MONDAY, time(9))).request.id,
+    }
+    clock.set_local(2026, 11, 25, 9, 30)
+    await take(runtime, ids["r1"], people["op_a"])
+    await take(runtime, ids["r2"], people["op_a"])
+    clock.set_local(2026, 11, 26, 10, 10)
+    await finish(runtime, ids["r1"], people["op_a"], 55)
+    clock.set_local(2026, 11, 26, 11, 0)
+    ids["r5"] = (await book(runtime, w3, "baby", "Alfa", FRIDAY, time(10))).request.id
+    clock.set_local(2026, 11, 26, 11, 30)
+    ids["r6"] = (await book(runtime, w2, "spesa", "Alfa", FRIDAY, time(11))).request.id
+    clock.set_local(2026, 11, 26, 12, 0)
+    await cancel(runtime, ids["r6"], w2)
+    clock.set_local(2026, 11, 26, 17, 30)
+    await finish(runtime, ids["r2"], people["op_a"], 130)
+    ids["r0"] = await october_errand(runtime, w1)
+    await survey(runtime, ids["r0"], rome(2026, 10, 21, 13), 4)
+    await survey(runtime, ids["r1"], rome(2026, 11, 26, 12, 10), 2)
+    await survey(runtime, ids["r2"], rome(2026, 11, 26, 17, 45), None)
+    people["op_old"] = await make_person(runtime, "coop-b", Role.OPERATOR, "Old")
+    async with transaction(runtime.sessions) as session:
+        await session.exec(update(Person).where(Person.id == people["op_old"].id)
+                           .values(active=False))
+    await add_identities(runtime, people["w1"], "unreachable", "ok")
+    await add_identities(runtime, people["w2"], "opted_out")
+    await add_identities(runtime, people["w3"], "unreachable", "opted_out")
+    await add_identities(runtime, people["op_a"], "ok")
+    await add_identities(runtime, people["op_old"], "unreachable")  # inactive: not counted
+    clock.now = DIGEST_AT
+    return DataSet(runtime, people, ids)
+
+
+@pytest_asyncio.fixture
+async def data(database_url, clock) -> DataSet:
+    """The data set above on the tiny alliance, on SQLite and on PostgreSQL."""
+    runtime = await start_runtime(Settings(database_url=database_url, _env_file=None),
+                                  clock=clock)
+    async with transaction(runtime.sessions) as session:
+        await load_catalog(session, read_catalog(MINI))
+    yield await build(runtime, clock)
+    await runtime.close()
+
+
+async def digest_of(runtime, day: date, now: datetime = DIGEST_AT):
+    async with transaction(runtime.sessions) as session:
+        return await digest_figures(session, day, now)
+
+
+async def period_of(runtime, first: date, last: date, now: datetime = DIGEST_AT):
+    async with transaction(runtime.sessions) as session:
+        return await period_figures(session, first, last, now)
+
+
+def zeros(**counts) -> dict[str, int]:
+    return {"errand": 0, "childcare": 0, "eldercare": 0} | counts
+
+
+# --- the digest ---------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_digest_of_a_busy_day(data):
+    fig = await digest_of(data.runtime, THURSDAY)
+    assert fig.received == {
+        "pending": zeros(childcare=1), "unserved": zeros(), "assigned": zeros(),
+        "done": zeros(), "no_show": zeros(), "cancelled": zeros(errand=1)}
+    # r3 waits since Wednesday 09:00 (33 hours), r5 since Thursday 11:00; r4 is unserved
+    assert fig.waiting == Waiting(pending=2, longest_wait=timedelta(hours=33), unserved=1)
+    assert fig.delivered == {"errand": Delivery(1, 55, 60), "childcare": Delivery(1, 130, 130),
+                             "eldercare": Delivery()}
+    assert (fig.jobs_done, fig.delivered_minutes) == (2, 185)
+    # the last 30 days: r1's survey (score 2) and r2's (no answer); October's is too old
+    assert fig.satisfaction == Satisfaction(sent=2, answered=1, average=2.0, low_scores=1)
+    assert fig.satisfaction.response_rate == 0.5
+    assert (fig.unreachable, fig.held_notices) == (2, 1)  # w2, w3; the unserved notice
+
+
+@pytest.mark.asyncio
+async def test_digest_per_cooperative_and_per_employer(data):
+    fig = await digest_of(data.runtime, THURSDAY)
+    # coop-b had nothing today, so it is left out
+    assert fig.cooperatives == [OrgLine("coop-a", "Cooperativa A", received=2, done=2,
+                                        minutes=185)]
+    assert fig.employers == [OrgLine("coop-a", "Cooperativa A", received=1),
+                             OrgLine("employer", "Datore", received=1, done=2, minutes=185)]
+
+
+@pytest.mark.asyncio
+async def test_digest_fund_and_its_run_out_date(data):
+    fig = await digest_of(data.runtime, THURSDAY)
+    assert (fig.fund.total_cents, fig.fund.reserved_cents, fig.fund.committed_cents,
+            fig.fund.remaining_cents) == (5000, 2000, 3000, 0)
+    assert fig.fund.committed_in_period_cents == 3000  # the last 30 days
+    # reserved in 30 days 10 + 20 + 20 €, nothing released: used up, so "today"
+    assert fig.runway == Runway(daily_cents=167, runs_out_on=THURSDAY)
+    async with transaction(data.runtime.sessions) as session:
+        await session.exec(update(Fund).values(total_cents=12345))
+    fig = await digest_of(data.runtime, THURSDAY)
+    # 73.45 € left at 50 € per 30 days: 44.07 days, so the 45th day from today
+    assert fig.fund.remaining_cents == 7345
+    assert fig.runway == Runway(daily_cents=167, runs_out_on=date(2027, 1, 10))
+
+
+@pytest.mark.asyncio
+async def test_digest_series_is_the_last_30_days(data):
+    fig = await digest_of(data.runtime, THURSDAY)
+    assert {category: len(counts) for category, counts in fig.series.items()} == {
+        "errand": 30, "childcare": 30, "eldercare": 30}
+    assert {c: counts[-2:] for c, counts in fig.series.items()} == {
+        "errand": [1, 1], "childcare": [1, 1], "eldercare": [2, 0]}
+    assert sum(map(sum, fig.series.values())) == 6  # r0 (20 October) is older
+
+
+@pytest.mark.asyncio
+async def test_digest_of_a_day_with_nothing(data):
+    sunday = date(2026, 11, 29)
+    fig = await digest_of(data.runtime, sunday, rome(2026, 11, 29, 18))
+    assert fig.total_received == 0 and fig.jobs_done == 0
+    assert fig.cooperatives == [] and fig.employers == []
+    assert fig.waiting.pending == 2 and fig.waiting.unserved == 1  # still waiting
+    assert fig.series["eldercare"][-5:] == [2, 0, 0, 0, 0]
+
+
+@pytest.mark.asyncio
+async def test_digest_of_an_empty_store(mini):
+    fig = await digest_of(mini, THURSDAY)
+    assert fig.total_received == 0 and fig.jobs_done == 0 and fig.delivered_minutes == 0
+    assert fig.waiting == Waiting(0, None, 0)
+    assert fig.satisfaction == Satisfaction() and fig.satisfaction.response_rate is None
+    assert fig.fund.remaining_cents == 5000 and fig.runway == Runway(0, None)
+    assert (fig.unreachable, fig.held_notices) == (0, 0)
+    assert set(map(sum, fig.series.values())) == {0}
+
+
+# --- a period -----------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_figures_of_november(data):
+    fig = await period_of(data.runtime, date(2026, 11, 1), date(2026, 11, 30))
+    assert fig.received == {
+        "pending": zeros(childcare=1, eldercare=1), "unserved": zeros(eldercare=1),
+        "assigned": zeros(), "done": zeros(errand=1, childcare=1), "no_show": zeros(),
+        "cancelled": zeros(errand=1)}
+    assert fig.total_received == 6
+    assert fig.received_by_category == zeros(errand=2, childcare=2, eldercare=2)
+    assert fig.by_municipality == {"Alfa": zeros(errand=2, childcare=2),
+                                   "Beta": zeros(eldercare=1), "Gamma": zeros(eldercare=1)}
+    assert fig.employers == [OrgLine("coop-a", "Cooperativa A", received=2),
+                             OrgLine("employer", "Datore", received=4, done=2, minutes=185)]
+    assert fig.cooperatives == [OrgLine("coop-a", "Cooperativa A", received=4, done=2,
+                                        minutes=185),
+                                OrgLine("coop-b", "Cooperativa B", received=1)]
+    assert fig.delivered == {"errand": Delivery(1, 55, 60), "childcare": Delivery(1, 130, 130),
+                             "eldercare": Delivery()}
+    assert (fig.jobs_done, fig.delivered_minutes, fig.saved_minutes) == (2, 185, 190)
+
+
+@pytest.mark.asyncio
+async def test_uptake_by_employer_and_by_gender(data):
+    fig = await period_of(data.runtime, date(2026, 11, 1), date(2026, 11, 30))
+    assert fig.uptake_by_employer == [Uptake("coop-a", "Cooperativa A", enrolled=2, users=1),
+                                      Uptake("employer", "Datore", enrolled=2, users=2)]
+    assert fig.uptake_by_gender == [Uptake("f", "f", 2, 1), Uptake("m", "m", 1, 1),
+                                    Uptake("other", "other", 0, 0), Uptake("none", "none", 1, 1)]
+    assert (fig.enrolled, fig.users) == (4, 3)
+    # nobody was enrolled before the 25th (the day they were all created)
+    before = await period_of(data.runtime, date(2026, 10, 1), date(2026, 10, 31))
+    assert before.enrolled == 0 and before.users == 1  # r0 was booked "before" enrolment
+
+
+@pytest.mark.asyncio
+async def test_mens_share_of_care_satisfaction_and_fund(data):
+    fig = await period_of(data.runtime, date(2026, 11, 1), date(2026, 11, 30))
+    # care: r2 and r4 by w2 (m), r3 and r5 by w3 (not said)
+    assert fig.care == CareShare(requests={"f": 0, "m": 2, "other": 0, "none": 2},
+                                 workers={"f": 0, "m": 1, "other": 0, "none": 1})
+    assert fig.care.men_share == 0.5
+    assert fig.satisfaction == Satisfaction(sent=2, answered=1, average=2.0, low_scores=1)
+    assert fig.fund.committed_in_period_cents == 3000
+    autumn = await period_of(data.runtime, date(2026, 10, 1), date(2026, 11, 30))
+    assert autumn.satisfaction == Satisfaction(sent=3, answered=2, average=3.0, low_scores=1)
+    assert autumn.delivered["errand"] == Delivery(2, 100, 120)
+    assert autumn.cooperatives[1] == OrgLine("coop-b", "Cooperativa B", received=2, done=1,
+                                             minutes=45)
+
+
+@pytest.mark.asyncio
+async def test_a_single_day_period_is_that_local_day(data):
+    fig = await period_of(data.runtime, THURSDAY, THURSDAY)
+    assert fig.total_received == 2 and fig.jobs_done == 2
+    assert fig.fund.committed_in_period_cents == 3000
+    wednesday = await period_of(data.runtime, date(2026, 11, 25), date(2026, 11, 25))
+    assert wednesday.total_received == 4 and wednesday.jobs_done == 0
+    assert wednesday.fund.committed_in_period_cents == 0
+
+
+# --- pure parts and the series ------------------------------------------------------------
+
+def test_runway_rounds_up_and_needs_spending():
+    today = date(2026, 11, 26)
+    assert runway(10_000, 0, 30, today) == Runway(0, None)
+    assert runway(10_000, -500, 30, today) == Runway(0, None)  # more released than reserved
+    assert runway(10_000, 3_000, 30, today) == Runway(100, today + timedelta(days=100))
+    assert runway(10_001, 3_000, 30, today) == Runway(100, today + timedelta(days=101))
+    assert runway(0, 3_000, 30, today) == Runway(100, today)
+
+
+@pytest.mark.asyncio
+async def test_series_buckets_by_local_day_across_the_clock_change(mini):
+    worker_person = await make_person(mini, "employer")
+    # 25 October 2026: Rome goes from UTC+2 to UTC+1 at 03:00
+    moments = [rome(2026, 10, 24, 23, 59), rome(2026, 10, 25, 0, 30),  # 22:30 UTC on the 24th
+               rome(2026, 10, 25, 23, 30), rome(2026, 10, 26, 0, 10)]
+    async with transaction(mini.sessions) as session:
+        service_id = await row_id(session, Service, code="baby")
+        place_id = await row_id(session, Municipality, name="Alfa")
+        for moment in moments:
+            session.add(ServiceRequest(
+                worker_id=worker_person.id, service_id=service_id, municipality_id=place_id,
+                starts_at=moment + timedelta(days=2), duration_minutes=120, status="pending",
+                price_cents=3000, created_at=moment, updated_at=moment))
+    async with transaction(mini.sessions) as session:
+        series = await daily_series(session, date(2026, 10, 26), days=3)
+        with pytest.raises(ValueError):
+            await daily_series(session, date(2026, 10, 26), days=0)
+    assert series == {"errand": [0, 0, 0], "childcare": [1, 2, 1], "eldercare": [0, 0, 0]}
+
+
+@pytest.mark.asyncio
+async def test_figures_hold_no_personal_data(data):
+    """The figures carry counts, hours and organisation names: no person's name, no
+    address, no note."""
+    digest = await digest_of(data.runtime, THURSDAY)
+    period = await period_of(data.runtime, date(2026, 11, 1), date(2026, 11, 30))
+    dumped = repr(digest) + repr(period)
+    for secret in ("W1", "W2", "W3", "OpA", "Via Roma"):
+        assert secret not in dumped

@@ -1,0 +1,119 @@
+"""The satisfaction survey: sent after the job (not in quiet hours), answered by button or
+number with an optional comment, reminded once, closed after a week; low scores alert."""
+
+from datetime import time
+
+import pytest
+from sqlmodel import select
+
+from models.base import Role
+from models.db import transaction
+from models.tables import Notice, Survey
+from scheduler import jobs
+from tests.support import enrolled
+from tests.test_operators import Inbox, book_in_alfa, deliver
+
+
+async def surveys_now(runtime) -> dict:
+    ctx = jobs.JobContext(runtime.sessions, jobs.ClockRules(quiet=(time(21), time(8))),
+                          runtime.clock)
+    return await jobs.run_surveys(ctx)
+
+
+async def done_job(mini, clock, done_at=(2026, 11, 26, 11, 0)):
+    """Giulia books spesa for Thursday 10:00; Luca takes it and marks it done."""
+    worker = await enrolled(mini, "+393337770001", org="employer")
+    luca = await enrolled(mini, "+393337770002", org="coop-a", role=Role.OPERATOR,
+                          name="Luca")
+    coordinator = await enrolled(mini, "+393337770003", org="employer",
+                                 role=Role.COORDINATOR, name="Paola")
+    await book_in_alfa(worker)
+    inbox = Inbox()
+    await deliver(mini, inbox)
+    await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
+    clock.set_local(*done_at)
+    await luca.press("Fatto")
+    await luca.say("60")
+    return worker, luca, coordinator, inbox
+
+
+async def the_survey(runtime) -> Survey:
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(Survey))).one()
+
+
+@pytest.mark.asyncio
+async def test_sent_two_hours_after_answered_by_button_with_a_comment(mini, clock):
+    worker, _, _, inbox = await done_job(mini, clock)
+    assert await surveys_now(mini) == {"sent": 0, "reminded": 0, "closed": 0}
+    clock.set_local(2026, 11, 26, 13, 0)
+    assert (await surveys_now(mini))["sent"] == 1
+    assert (await surveys_now(mini))["sent"] == 0  # once
+    await deliver(mini, inbox)
+    question = inbox.received[worker.external_id][-1]
+    assert "Com'è andata la richiesta n. 1 (Spesa)?" in question.text
+    assert [c.label for c in question.choices][0] == "1 😞" and len(question.choices) == 5
+    assert "Grazie del voto" in await worker.send_payload(question.choices[3].payload)
+    assert "commento" in worker.last.text
+    assert "ci aiuta a migliorare" in await worker.say("Puntuale e gentile")
+    survey = await the_survey(mini)
+    assert (survey.score, survey.comment) == (4, "Puntuale e gentile")
+    assert "già una risposta" in await worker.send_payload(question.choices[0].payload)
+    assert (await the_survey(mini)).score == 4
+
+
+@pytest.mark.asyncio
+async def test_answer_by_number_from_the_menu(mini, clock):
+    worker, _, _, _ = await done_job(mini, clock)
+    clock.set_local(2026, 11, 26, 13, 0)
+    await surveys_now(mini)
+    await worker.say("menu")
+    assert worker.labels[0] == "⭐ Valuta la richiesta n. 1"
+    await worker.press("Valuta")
+    assert "da 1 (male) a 5" in worker.last.text
+    await worker.say("5")
+    await worker.press("Nessun commento")
+    assert (await the_survey(mini)).score == 5
+    assert "Valuta" not in worker.labels[0]
+
+
+@pytest.mark.asyncio
+async def test_not_in_quiet_hours(mini, clock):
+    await done_job(mini, clock, done_at=(2026, 11, 26, 19, 30))
+    survey = await the_survey(mini)
+    clock.set_local(2026, 11, 26, 22, 0)
+    assert (await surveys_now(mini))["sent"] == 0
+    clock.set_local(2026, 11, 27, 8, 0)
+    assert (await surveys_now(mini))["sent"] == 1
+    assert survey.due_at == clock()
+
+
+@pytest.mark.asyncio
+async def test_reminded_once_then_closed_after_a_week(mini, clock):
+    await done_job(mini, clock)
+    clock.set_local(2026, 11, 26, 13, 0)
+    await surveys_now(mini)
+    clock.set_local(2026, 11, 27, 13, 5)
+    assert (await surveys_now(mini))["reminded"] == 1
+    clock.set_local(2026, 11, 28, 14, 0)
+    assert (await surveys_now(mini))["reminded"] == 0
+    clock.set_local(2026, 12, 3, 13, 5)
+    assert (await surveys_now(mini))["closed"] == 1
+    async with transaction(mini.sessions) as session:
+        kinds = (await session.exec(select(Notice.kind).where(
+            Notice.kind.like("worker.survey%")))).all()
+    assert sorted(kinds) == ["worker.survey", "worker.survey_reminder"]
+    assert (await the_survey(mini)).closed_at is not None
+
+
+@pytest.mark.asyncio
+async def test_a_low_score_alerts_the_coordinator_and_the_cooperative(mini, clock):
+    worker, luca, coordinator, inbox = await done_job(mini, clock)
+    clock.set_local(2026, 11, 26, 13, 0)
+    await surveys_now(mini)
+    await deliver(mini, inbox)
+    question = inbox.received[worker.external_id][-1]
+    assert "ci dispiace" in await worker.send_payload(question.choices[1].payload)
+    await deliver(mini, inbox)
+    assert "Voto 2 su 5 per la richiesta n. 1" in inbox.texts(coordinator)
+    assert "ha dato 2 su 5 al lavoro n. 1" in inbox.texts(luca)
