@@ -3,8 +3,10 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import uvicorn
@@ -14,12 +16,14 @@ from bot import console
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
-from models import migrate
+from handlers.reports import indicators_csv
+from models import migrate, privacy
 from models.base import Role, utcnow
 from models.catalog import CatalogError, load_catalog, read_catalog
 from models.db import transaction
+from models.figures import period_figures
 from models.people import InvalidPhone, create_codes, normalise_phone
-from models.tables import Notice
+from models.tables import ChatIdentity, Notice, Person
 from scheduler.clock import run_clock
 from scheduler.digest import clock_extras
 
@@ -70,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--status", default=None)
     outbox.add_argument("--limit", type=int, default=50)
     outbox.set_defaults(run=list_outbox)
+
+    export = commands.add_parser("export", help="write the indicators' CSV for a period")
+    export.add_argument("--from", dest="first", required=True, metavar="DD/MM/YYYY")
+    export.add_argument("--to", dest="last", required=True, metavar="DD/MM/YYYY")
+    export.add_argument("--out", type=Path, default=None)
+    export.set_defaults(run=export_indicators)
+
+    person = commands.add_parser("person", help="a person's own data: export or erase")
+    person_commands = person.add_subparsers(required=True, metavar="ACTION")
+    for action, job in (("export", person_export), ("erase", person_erase)):
+        sub = person_commands.add_parser(action)
+        sub.add_argument("--phone", required=True, help="the chat's id: a phone or a chat id")
+        sub.add_argument("--channel", default="console",
+                         choices=["console", "telegram", "whatsapp"])
+        if action == "erase":
+            sub.add_argument("--yes", action="store_true", help="confirm the erasure")
+        sub.set_defaults(run=job)
 
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),
@@ -173,6 +194,69 @@ async def list_outbox(runtime: Runtime, args) -> int:
         print(f"{n.id:>5}  {n.status:<10} {n.channel or '-':<9} {n.person_id or '-':>5}  "
               f"{n.kind:<24} {n.attempts:>5}  {n.created_at:%Y-%m-%d %H:%M}  "
               f"{n.last_error or ''}")
+    return 0
+
+
+def _day(text: str) -> date:
+    return datetime.strptime(text, "%d/%m/%Y").date()
+
+
+@with_runtime
+async def export_indicators(runtime: Runtime, args) -> int:
+    try:
+        first, last = _day(args.first), _day(args.last)
+    except ValueError:
+        print("dates are written DD/MM/YYYY, e.g. 01/11/2026", file=sys.stderr)
+        return 1
+    if last < first:
+        print("--to comes before --from", file=sys.stderr)
+        return 1
+    async with transaction(runtime.sessions) as session:
+        figures = await period_figures(session, first, last, runtime.clock())
+    out = args.out or Path(f"intempo-indicatori-{first.isoformat()}-{last.isoformat()}.csv")
+    out.write_bytes(indicators_csv(figures, first, last))
+    print(out)
+    return 0
+
+
+async def _person(session, args) -> Person | None:
+    external_id = args.phone
+    if args.channel != "telegram":
+        try:
+            external_id = normalise_phone(args.phone)
+        except InvalidPhone:
+            return None
+    query = select(ChatIdentity).where(ChatIdentity.channel == args.channel,
+                                       ChatIdentity.external_id == external_id)
+    identity = (await session.exec(query)).first()
+    return await session.get(Person, identity.person_id) if identity and identity.person_id \
+        else None
+
+
+@with_runtime
+async def person_export(runtime: Runtime, args) -> int:
+    async with transaction(runtime.sessions) as session:
+        person = await _person(session, args)
+        if person is None:
+            print("no enrolled person writes from that chat", file=sys.stderr)
+            return 1
+        data = await privacy.export_person(session, person)
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+@with_runtime
+async def person_erase(runtime: Runtime, args) -> int:
+    if not args.yes:
+        print("erasure cannot be undone: add --yes to confirm", file=sys.stderr)
+        return 1
+    async with transaction(runtime.sessions) as session:
+        person = await _person(session, args)
+        if person is None:
+            print("no enrolled person writes from that chat", file=sys.stderr)
+            return 1
+        await privacy.erase_person(session, person, runtime.clock())
+    print(f"person {person.id} erased")
     return 0
 
 

@@ -79,3 +79,28 @@ def test_a_whole_story_at_the_terminal(ready):
 def test_a_bad_phone_number_is_refused(ready):
     result = intempo(ready, "chat", "--as", "not-a-phone", stdin="")
     assert result.returncode == 1 and "not a valid phone number" in result.stderr
+
+
+def test_export_indicators_and_a_persons_own_data(ready):
+    code = intempo(ready, "enroll", "--org", "ali", "--role", "worker").stdout.strip()
+    script = "\n".join([code, "Italiano", "accetto", "Marco", "Uomo", "nuova richiesta",
+                        "anziani", "compagnia", "Ricengo", "2", "1", "Via Roma 3",
+                        "nessuna", "conferma"]) + "\n"
+    intempo(ready, "chat", "--as", "333 111 2222", stdin=script)
+    result = intempo(ready, "export", "--from", "01/01/2026", "--to", "31/12/2026",
+                     "--out", "indicatori.csv")
+    assert result.returncode == 0, result.stderr
+    csv_text = (ready / "indicatori.csv").read_bytes().decode("utf-8-sig")
+    assert csv_text.splitlines()[0].lower().startswith("sezione;")
+    assert "Ali" in csv_text
+    bad = intempo(ready, "export", "--from", "2026-01-01", "--to", "31/12/2026")
+    assert bad.returncode == 1 and "DD/MM/YYYY" in bad.stderr
+    mine = intempo(ready, "person", "export", "--phone", "+39 333 111 2222")
+    assert mine.returncode == 0 and '"first_name": "Marco"' in mine.stdout
+    assert '"address": "Via Roma 3"' in mine.stdout
+    refused = intempo(ready, "person", "erase", "--phone", "+39 333 111 2222")
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    erased = intempo(ready, "person", "erase", "--phone", "+39 333 111 2222", "--yes")
+    assert erased.returncode == 0, erased.stderr
+    gone = intempo(ready, "person", "export", "--phone", "+39 333 111 2222")
+    assert gone.returncode == 1

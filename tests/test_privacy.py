@@ -35,8 +35,8 @@ async def figures(runtime) -> tuple:
 
 
 async def finish_with_relay(mini):
-    people, inbox = await taken_by_luca(mini)
-    worker, luca = people["worker"], people["Luca"]
+    people, _ = await taken_by_luca(mini)
+    luca = people["Luca"]
     await luca.press("Scrivi al lavoratore")
     await luca.say("Arrivo alle 10, citofono Bianchi giusto?")
     await luca.press("Fatto")
@@ -103,7 +103,7 @@ async def test_erasure_from_the_chat_keeps_the_fund_accounts_anonymous(mini):
 
 @pytest.mark.asyncio
 async def test_erasure_cancels_open_requests_and_releases_the_fund(mini):
-    people, _ = await taken_by_luca(mini)
+    await taken_by_luca(mini)
     async with transaction(mini.sessions) as session:
         giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
         await privacy.erase_person(session, giulia, mini.clock())

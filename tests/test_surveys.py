@@ -52,7 +52,7 @@ async def test_sent_two_hours_after_answered_by_button_with_a_comment(mini, cloc
     await deliver(mini, inbox)
     question = inbox.received[worker.external_id][-1]
     assert "Com'è andata la richiesta n. 1 (Spesa)?" in question.text
-    assert [c.label for c in question.choices][0] == "1 😞" and len(question.choices) == 5
+    assert question.choices[0].label == "1 😞" and len(question.choices) == 5
     assert "Grazie del voto" in await worker.send_payload(question.choices[3].payload)
     assert "commento" in worker.last.text
     assert "ci aiuta a migliorare" in await worker.say("Puntuale e gentile")
