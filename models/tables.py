@@ -4,7 +4,7 @@ modules beside this one (enrolment, routing, fund, requests, outbox)."""
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import json_column, utc_column, utcnow
@@ -116,6 +116,13 @@ class ServiceRequest(SQLModel, table=True):
     """A worker's request for one service at one time and place."""
 
     __tablename__ = "service_request"
+    __table_args__ = (  # the digest's and the figures' queries (migration 0004)
+        Index("ix_service_request_received", "created_at", "service_id", "status",
+              "municipality_id", "provider_id", "worker_id"),
+        Index("ix_service_request_done", "done_at", "status", "service_id", "provider_id",
+              "worker_id", "actual_minutes", "duration_minutes"),
+        Index("ix_service_request_status_starts_at", "status", "starts_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="person.id", index=True)
@@ -216,6 +223,7 @@ class LedgerEntry(SQLModel, table=True):
     """Every movement of the fund: reserve, release, commit (amounts in cents)."""
 
     __tablename__ = "ledger_entry"
+    __table_args__ = (Index("ix_ledger_entry_movements", "at", "fund_id", "kind", "amount_cents"),)
 
     id: int | None = Field(default=None, primary_key=True)
     fund_id: int = Field(foreign_key="fund.id", index=True)
@@ -315,6 +323,8 @@ class LinkCode(SQLModel, table=True):
 class Survey(SQLModel, table=True):
     """The satisfaction survey of a done job: sent after it, reminded once, closed after a
     week. Scores of 1 or 2 alert the coordinator and the cooperative."""
+
+    __table_args__ = (Index("ix_survey_sent", "sent_at", "answered_at", "score"),)
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="service_request.id", unique=True)

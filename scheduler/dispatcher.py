@@ -80,7 +80,7 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  senders: Mapping[str, Sender], clock: Callable[[], datetime] = utcnow,
                  batch: int = 100, lease: timedelta = timedelta(minutes=2),
-                 concurrency: int = 32, timer: Callable[[], float] = time.monotonic,
+                 concurrency: int = 64, timer: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.sessions, self.senders, self.clock = sessions, dict(senders), clock
         self.batch, self.lease, self.concurrency = batch, lease, concurrency

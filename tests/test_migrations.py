@@ -57,3 +57,20 @@ async def test_commands_refuse_an_unmigrated_database(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     with pytest.raises(migrate.NotMigrated, match="Run: intempo db upgrade"):
         await start_runtime(Settings(database_url=url, _env_file=None))
+
+
+@pytest.mark.asyncio
+async def test_the_tables_match_the_migrations(sqlite_url):
+    """A model changed without a migration would show here as a difference."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    engine = make_engine(sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(lambda sync: compare_metadata(
+                MigrationContext.configure(sync), SQLModel.metadata))
+    finally:
+        await engine.dispose()
+    assert differences == []
