@@ -18,16 +18,16 @@ import looptime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.runtime import start_runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from models import migrate  # noqa: E402
-from models.base import Role  # noqa: E402
-from models.catalog import load_catalog, read_catalog  # noqa: E402
-from models.db import transaction  # noqa: E402
-from models.outbox import queue_notice  # noqa: E402
-from models.tables import ChatIdentity, Organisation, Person  # noqa: E402
-from scheduler.dispatcher import Dispatcher, SendResult  # noqa: E402
-from scheduler.ratelimit import Limits  # noqa: E402
+from bot.runtime import start_runtime
+from bot.settings import Settings
+from models import migrate
+from models.base import Role
+from models.catalog import load_catalog, read_catalog
+from models.db import transaction
+from models.outbox import queue_notice
+from models.tables import ChatIdentity, Organisation, Person
+from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.ratelimit import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
