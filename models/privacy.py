@@ -20,12 +20,14 @@ from models.tables import (
     Notice,
     Organisation,
     Person,
+    ProcessedUpdate,
     RelayMessage,
     RequestEvent,
     ServiceRequest,
     Survey,
 )
 
+PROCESSED_UPDATES_KEPT = timedelta(days=30)
 ENDED = (RequestStatus.DONE, RequestStatus.NO_SHOW, RequestStatus.CANCELLED)
 
 
@@ -55,6 +57,9 @@ async def erase_expired(session: AsyncSession, now: datetime, days: int) -> int:
         ServiceRequest.status.in_(ENDED), ServiceRequest.erased_at.is_(None),
         ServiceRequest.updated_at <= now - timedelta(days=days)))).all())
     await _erase_request_details(session, ids, now)
+    # the ids of handled updates only guard against replays, which come within days
+    await session.exec(delete(ProcessedUpdate).where(
+        ProcessedUpdate.at <= now - PROCESSED_UPDATES_KEPT))
     return len(ids)
 
 

@@ -176,6 +176,8 @@ class Dispatcher:
             except Exception as error:  # a sender bug must not lose the notice
                 log.exception("sender %s failed", sender.channel)
                 result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
+            if result.retry_after and identity.channel in self.limiters:
+                self.limiters[identity.channel].pause(result.retry_after)  # the whole bot
             if result.unreachable:
                 blocked.append(identity.id)
             if not (result.hold or result.unreachable):
@@ -210,6 +212,9 @@ class Dispatcher:
             notice.provider_message_id = result.provider_message_id
             notice.delivery_status = None  # a resend after a hold is a new message
             notice.last_error = None
+        elif result.retry_after:  # the platform said "later": not a failed attempt
+            notice.last_error = (result.error or "retry later")[:500]
+            notice.next_attempt_at = now + timedelta(seconds=result.retry_after)
         else:
             notice.attempts += 1
             notice.last_error = (result.error or "unknown error")[:500]

@@ -208,3 +208,15 @@ async def test_a_notice_that_cannot_be_rendered_fails_alone(mini):
     broken, good = await notices(mini)
     assert broken.status == "failed" and "cannot render" in broken.last_error
     assert good.status == "sent" and len(sender.sent) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_platform_asking_to_wait_costs_no_attempt(mini, clock):
+    await coordinator_with_chats(mini, ("telegram", "1"))
+    await exhaust_gamma(mini)
+    slow = RecordingSender("telegram", SendResult(ok=False, retry_after=120,
+                                                  error="flood control"))
+    await Dispatcher(mini.sessions, {"telegram": slow}, clock=clock).run_once()
+    [notice] = await notices(mini)
+    assert (notice.status, notice.attempts) == ("pending", 0)
+    assert notice.next_attempt_at == clock() + timedelta(seconds=120)

@@ -122,3 +122,17 @@ async def test_erasing_an_operator_gives_their_jobs_back(mini):
     async with transaction(mini.sessions) as session:
         request = (await session.exec(select(ServiceRequest))).one()
     assert (request.status, request.operator_id) == (RequestStatus.PENDING, None)
+
+
+@pytest.mark.asyncio
+async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
+    from models.tables import ProcessedUpdate
+
+    async with transaction(mini.sessions) as session:
+        session.add(ProcessedUpdate(channel="telegram", update_id="1", at=clock()))
+        session.add(ProcessedUpdate(channel="telegram", update_id="2",
+                                    at=clock.advance(days=20)))
+    async with transaction(mini.sessions) as session:
+        await privacy.erase_expired(session, clock.advance(days=11), 90)
+        left = (await session.exec(select(ProcessedUpdate.update_id))).all()
+    assert left == ["2"]
