@@ -14,7 +14,7 @@ from models.calendar import add_working_minutes, availability, local
 from models.lifecycle import close_open_offers, record, transition
 from models.outbox import queue_for_role, queue_notice
 from models.people import people_with_role
-from models.routing import give_back_capacity, rank, take_capacity
+from models.routing import give_back_capacity, take_best
 from models.tables import Offer, Organisation, Person, Service, ServiceRequest
 
 security = logging.getLogger("intempo.security")
@@ -141,17 +141,17 @@ async def escalate(session: AsyncSession, request: ServiceRequest, reason: str,
     candidates = [] if request.starts_at <= now else [
         o for o in slots.candidates(start.date(), start.time()) if o.provider_id not in tried]
     await give_back_capacity(session, request.offering_id, start.date())
-    for decision in await rank(session, candidates, start.date()):
-        if await take_capacity(session, decision.offering, start.date()):
-            request.provider_id = decision.offering.provider_id
-            request.offering_id = decision.offering.id
-            request.tried_provider_ids = tried
-            session.add(request)
-            await record(session, request, None, request.status, request.status,
-                         f"inoltrata ({reason}): {decision.reason}", now)
-            name = (await session.get(Organisation, request.provider_id)).name
-            await send_offers(session, request, now)
-            return name
+    decision = await take_best(session, candidates, start.date())
+    if decision is not None:
+        request.provider_id = decision.offering.provider_id
+        request.offering_id = decision.offering.id
+        request.tried_provider_ids = tried
+        session.add(request)
+        await record(session, request, None, request.status, request.status,
+                     f"inoltrata ({reason}): {decision.reason}", now)
+        name = (await session.get(Organisation, request.provider_id)).name
+        await send_offers(session, request, now)
+        return name
     await transition(session, request, RequestStatus.UNSERVED,
                      expected=(RequestStatus.PENDING,), actor_id=None,
                      reason=f"nessuna cooperativa disponibile ({reason})", now=now,

@@ -14,10 +14,8 @@ from models.calendar import availability, local, to_utc
 from models.lifecycle import close_open_offers, record, transition
 from models.offers import NotAllowed, send_offers
 from models.outbox import queue_for_role, queue_notice
-from models.routing import give_back_capacity, rank, route, take_capacity
+from models.routing import give_back_capacity, route, take_best
 from models.tables import Municipality, Organisation, Person, RequestEvent, Service, ServiceRequest
-
-__all__ = ["NotAllowed", "record", "transition"]
 
 
 @dataclass(frozen=True)
@@ -75,12 +73,8 @@ async def _route_or_flag(session: AsyncSession, request: ServiceRequest, service
     can serve it, mark it unserved and tell the coordinator. Returns the cooperative."""
     slots = await availability(session, service, request.municipality_id, [day])
     preferred = [o for o in slots.candidates(day, start) if o.provider_id == prefer_provider]
-    decision = None
-    for option in await rank(session, preferred, day):
-        if await take_capacity(session, option.offering, day):
-            decision = option
-            break
-    decision = decision or await route(session, slots, day, start)
+    decision = await take_best(session, preferred, day) or await route(session, slots, day,
+                                                                        start)
     if decision is None:
         await transition(session, request, RequestStatus.UNSERVED,
                          expected=(request.status,), actor_id=None,

@@ -77,10 +77,16 @@ async def give_back_capacity(session: AsyncSession, offering_id: int | None, day
         .values(used=CapacityUse.used - 1))
 
 
-async def route(session: AsyncSession, availability: Availability, day: date,
-                start: time) -> Decision | None:
-    """Pick and take capacity from the best candidate; None when nobody can serve."""
-    for decision in await rank(session, availability.candidates(day, start), day):
+async def take_best(session: AsyncSession, offerings: list[Offering],
+                    day: date) -> Decision | None:
+    """Take capacity from the best of `offerings` that still has some; None if none has."""
+    for decision in await rank(session, offerings, day):
         if await take_capacity(session, decision.offering, day):
             return decision
     return None
+
+
+async def route(session: AsyncSession, availability: Availability, day: date,
+                start: time) -> Decision | None:
+    """Pick and take capacity from the best candidate; None when nobody can serve."""
+    return await take_best(session, availability.candidates(day, start), day)
