@@ -165,12 +165,11 @@ async def _run_command(turn: Turn, current, command: str, argument: str) -> Next
         turn.say(current.help_key)
         return Stay()
     if command == "back":
-        if turn.conversation.back:
-            previous = turn.conversation.back[-1]
-            turn.conversation.back = turn.conversation.back[:-1]
-            return Go(previous, remember=False)
-        turn.say("nav.nothing_back")
-        return Stay()
+        previous = turn.go_back()
+        if previous is None:
+            turn.say("nav.nothing_back")
+            return Stay()
+        return previous
     if command == "cancel" and turn.conversation.step not in (HOME, WELCOME):
         turn.say("nav.cancelled")
     if command == "requests" and enrolled and turn.person.role == "worker":

@@ -84,6 +84,14 @@ class Turn:
     def say(self, key: str, **params) -> None:
         self.said.append(self.t(key, **params))
 
+    def go_back(self) -> "Go | None":
+        """The step before this one, taken off the way back; None at the start."""
+        if not self.conversation.back:
+            return None
+        previous = self.conversation.back[-1]
+        self.conversation.back = self.conversation.back[:-1]
+        return Go(previous, remember=False)
+
     def remember(self, **values) -> None:
         """Change the draft (assigning a new dict so the JSON column sees the change)."""
         self.conversation.data = {**self.conversation.data, **values}

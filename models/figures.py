@@ -187,8 +187,32 @@ class Waiting:
     unserved: int
 
 
+class ReceivedAndDone:
+    """Totals shared by the period's and the digest's figures: both hold `received`
+    (status → category → count) and `delivered` (category → jobs done)."""
+
+    received: dict[str, dict[str, int]]
+    delivered: dict[str, "Delivery"]
+
+    @property
+    def total_received(self) -> int:
+        return sum(sum(by_category.values()) for by_category in self.received.values())
+
+    @property
+    def received_by_category(self) -> dict[str, int]:
+        return _by_category(self.received)
+
+    @property
+    def jobs_done(self) -> int:
+        return sum(d.jobs for d in self.delivered.values())
+
+    @property
+    def delivered_minutes(self) -> int:
+        return sum(d.minutes for d in self.delivered.values())
+
+
 @dataclass(frozen=True)
-class PeriodFigures:
+class PeriodFigures(ReceivedAndDone):
     """Everything the coordinator can show for local days first..last (inclusive)."""
 
     first: date
@@ -205,22 +229,6 @@ class PeriodFigures:
     care: CareShare
 
     @property
-    def total_received(self) -> int:
-        return sum(sum(by_category.values()) for by_category in self.received.values())
-
-    @property
-    def received_by_category(self) -> dict[str, int]:
-        return _by_category(self.received)
-
-    @property
-    def jobs_done(self) -> int:
-        return sum(d.jobs for d in self.delivered.values())
-
-    @property
-    def delivered_minutes(self) -> int:
-        return sum(d.minutes for d in self.delivered.values())
-
-    @property
     def saved_minutes(self) -> int:
         return sum(d.saved_minutes for d in self.delivered.values())
 
@@ -234,7 +242,7 @@ class PeriodFigures:
 
 
 @dataclass(frozen=True)
-class DigestFigures:
+class DigestFigures(ReceivedAndDone):
     """The coordinator's daily digest for one local day, as of `now`."""
 
     day: date
@@ -249,22 +257,6 @@ class DigestFigures:
     unreachable: int  # active people none of whose chats can be reached
     held_notices: int
     series: dict[str, list[int]] = field(default_factory=dict)  # last 30 days, per category
-
-    @property
-    def total_received(self) -> int:
-        return sum(sum(by_category.values()) for by_category in self.received.values())
-
-    @property
-    def received_by_category(self) -> dict[str, int]:
-        return _by_category(self.received)
-
-    @property
-    def jobs_done(self) -> int:
-        return sum(d.jobs for d in self.delivered.values())
-
-    @property
-    def delivered_minutes(self) -> int:
-        return sum(d.minutes for d in self.delivered.values())
 
 
 def _by_category(table: dict[str, dict[str, int]]) -> dict[str, int]:

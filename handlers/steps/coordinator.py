@@ -7,7 +7,7 @@ from handlers.flow import Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.reports import digest_text, indicators_csv, parse_period, stats_text
 from handlers.types import File
 from models.calendar import local
-from models.figures import digest_figures, period_figures
+from models.figures import PeriodFigures, digest_figures, period_figures
 from models.tables import Attachment
 from scheduler.chart import requests_chart
 
@@ -54,10 +54,13 @@ class PeriodStep(Step):
         if period is None:
             turn.say("period.invalid")
             return Stay()
-        await self.answer(turn, *period)
+        first, last = period
+        figures = await period_figures(turn.session, first, last, turn.now)
+        await self.answer(turn, figures, first, last)
         return Stay()
 
-    async def answer(self, turn: Turn, first: date, last: date) -> None:
+    async def answer(self, turn: Turn, figures: PeriodFigures, first: date,
+                     last: date) -> None:
         raise NotImplementedError
 
 
@@ -66,8 +69,8 @@ class Stats(PeriodStep):
     name = "coord.stats"
     question_key = "period.stats_question"
 
-    async def answer(self, turn: Turn, first: date, last: date) -> None:
-        figures = await period_figures(turn.session, first, last, turn.now)
+    async def answer(self, turn: Turn, figures: PeriodFigures, first: date,
+                     last: date) -> None:
         turn.said.append(stats_text(figures, first, last, turn.language))
 
 
@@ -76,8 +79,8 @@ class Export(PeriodStep):
     name = "coord.export"
     question_key = "period.export_question"
 
-    async def answer(self, turn: Turn, first: date, last: date) -> None:
-        figures = await period_figures(turn.session, first, last, turn.now)
+    async def answer(self, turn: Turn, figures: PeriodFigures, first: date,
+                     last: date) -> None:
         name = f"intempo-indicatori-{first.isoformat()}-{last.isoformat()}.csv"
         await attach(turn, name, "text/csv", indicators_csv(figures, first, last))
         turn.say("period.export_ready", filename=name)

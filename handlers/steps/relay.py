@@ -1,7 +1,7 @@
 """Writing to the other side of a job (worker ↔ operator) through the bot: neither sees
 the other's number or account, and the relay closes when the job ends."""
 
-from handlers.flow import Go, Home, Next, Prompt, Stay, Step, Turn, step
+from handlers.flow import Home, Next, Prompt, Stay, Step, Turn, step
 from models import jobs, offers
 from models.tables import Person, ServiceRequest
 
@@ -35,8 +35,4 @@ class ComposeRelay(Step):
             turn.say("relay.closed")
             return Home()
         turn.say("relay.sent")
-        if turn.conversation.back:
-            previous = turn.conversation.back[-1]
-            turn.conversation.back = turn.conversation.back[:-1]
-            return Go(previous, remember=False)
-        return Home()
+        return turn.go_back() or Home()
