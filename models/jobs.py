@@ -19,6 +19,15 @@ MIN_MINUTES, MAX_MINUTES = 5, 12 * 60
 MAX_TEXT = 1000
 
 
+class NotStarted(Exception):
+    """The job's time has not come yet: it cannot be done, nor can the worker be absent."""
+
+
+def check_started(request: ServiceRequest, now: datetime) -> None:
+    if now < request.starts_at:
+        raise NotStarted(request.id)
+
+
 class RelayClosed(Exception):
     """The job is not (or no longer) taken: there is nobody to pass a message to."""
 
@@ -37,6 +46,7 @@ async def complete(session: AsyncSession, request: ServiceRequest, operator: Per
                    survey_rules: surveys.SurveyRules | None = None) -> bool:
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise ValueError(minutes)
+    check_started(request, now)
     done = await transition(session, request, RequestStatus.DONE,
                             expected=(RequestStatus.ASSIGNED,), actor_id=operator.id,
                             reason=f"svolta in {minutes} minuti", now=now,
@@ -53,6 +63,7 @@ async def complete(session: AsyncSession, request: ServiceRequest, operator: Per
 async def no_show(session: AsyncSession, request: ServiceRequest, operator: Person,
                   now: datetime) -> bool:
     """Nobody was there: the job ends undone and the fund's reservation is released."""
+    check_started(request, now)
     ended = await transition(session, request, RequestStatus.NO_SHOW,
                              expected=(RequestStatus.ASSIGNED,), actor_id=operator.id,
                              reason="il lavoratore non c'era", now=now, done_at=now)

@@ -21,13 +21,13 @@ async def transition(session: AsyncSession, request: ServiceRequest, to_status: 
                      now: datetime, **changes) -> bool:
     """Move the request only if its status is still one of `expected` (one statement, so
     of two concurrent attempts exactly one wins), and record the event."""
+    from_status = request.status  # before the UPDATE: the ORM syncs the new value in
     result = await session.exec(
         update(ServiceRequest)
         .where(ServiceRequest.id == request.id, ServiceRequest.status.in_(expected))
         .values(status=str(to_status), updated_at=now, **changes))
     if result.rowcount != 1:
         return False
-    from_status = request.status
     await session.refresh(request)
     await record(session, request, actor_id, from_status, str(to_status), reason, now)
     return True

@@ -93,7 +93,20 @@ async def test_offer_accept_details_done(mini):
     sara = people["Sara"]
     await sara.say("menu")
     assert "non ci sono lavori disponibili" in await sara.press("Lavori disponibili")
-    # Luca's jobs, then done with the real duration
+    # before the job's time: no "Fatto", no "non c'era", and the store refuses them too
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    assert "non è ancora cominciato" in await luca.press("Spesa")
+    assert not any("Fatto" in label or "non c'era" in label for label in luca.labels)
+    async with transaction(mini.sessions) as session:
+        request = await session.get(ServiceRequest, 1)
+        operator = await session.get(Person, request.operator_id)
+        with pytest.raises(jobs.NotStarted):
+            await jobs.complete(session, request, operator, 60, mini.clock())
+        with pytest.raises(jobs.NotStarted):
+            await jobs.no_show(session, request, operator, mini.clock())
+    # Luca's jobs after it started, then done with the real duration
+    mini.clock.set_local(2026, 11, 26, 11, 30)
     await luca.say("menu")
     await luca.press("I miei lavori")
     await luca.press("Spesa")
@@ -288,6 +301,7 @@ async def test_relay_both_ways_then_closed_after_completion(mini):
     assert "Messaggio da Giulia per la richiesta n. 1:\n«Il citofono è rotto" in inbox.texts(luca)
     assert "Messaggio da Luca" in inbox.texts(worker)
     assert "+39333" not in inbox.texts(luca) + inbox.texts(worker)
+    mini.clock.set_local(2026, 11, 26, 11, 30)
     await luca.say("menu")
     await luca.press("I miei lavori")
     await luca.press("Spesa")
@@ -373,6 +387,7 @@ async def test_authorisation_matrix(mini):
     after = await the_request(mini)
     assert (after.status, after.operator_id) == (RequestStatus.ASSIGNED, by_name["Luca"].id)
     # the job's own operator can act (the matrix is not refusing everyone)
+    now = mini.clock.set_local(2026, 11, 26, 11, 0)
     async with transaction(mini.sessions) as session:
         job = await jobs.assigned_job(session, request.id, by_name["Luca"], "complete")
         assert await jobs.complete(session, job, by_name["Luca"], 60, now)

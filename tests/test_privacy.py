@@ -39,6 +39,10 @@ async def finish_with_relay(mini):
     luca = people["Luca"]
     await luca.press("Scrivi al lavoratore")
     await luca.say("Arrivo alle 10, citofono Bianchi giusto?")
+    mini.clock.set_local(2026, 11, 26, 11, 30)
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    await luca.press("Spesa")
     await luca.press("Fatto")
     await luca.say("60")
     return people

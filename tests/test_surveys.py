@@ -32,6 +32,9 @@ async def done_job(mini, clock, done_at=(2026, 11, 26, 11, 0)):
     await deliver(mini, inbox)
     await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
     clock.set_local(*done_at)
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    await luca.press("Spesa")
     await luca.press("Fatto")
     await luca.say("60")
     return worker, luca, coordinator, inbox

@@ -119,8 +119,12 @@ class JobDetail(Step):
             worker=worker.first_name if worker else "—")])
         if request.status != RequestStatus.ASSIGNED:
             return Prompt(text)
+        actions = ("done", "no_show", "release", "write")
+        if turn.now < request.starts_at:  # done / absent only once the job's time has come
+            actions = ("release", "write")
+            text += "\n\n" + turn.t("job.not_started")
         return Prompt(text, tuple(Option(turn.t(f"job.{action}"), action)
-                                  for action in ("done", "no_show", "release", "write")))
+                                  for action in actions))
 
     async def choose(self, turn: Turn, value: str) -> Next:
         if await my_job(turn, value) is None:
@@ -132,6 +136,12 @@ class JobDetail(Step):
             return Go("relay.compose")
         turn.remember(action=value)
         return Go("op.confirm")
+
+
+def not_started(turn: Turn) -> Next:
+    """Back to the job's details, which say that its time has not come yet."""
+    turn.conversation.back = [b for b in turn.conversation.back if b != "op.job"]
+    return Go("op.job", remember=False)
 
 
 def read_minutes(text: str) -> int | None:
@@ -171,9 +181,13 @@ class JobDone(Step):
             turn.say("job.minutes_invalid")
             return Stay()
         request = await my_job(turn, "complete")
-        if request is None or not await jobs.complete(
+        try:
+            completed = request is not None and await jobs.complete(
                 turn.session, request, turn.person, minutes, turn.now,
-                turn.settings.survey_rules):
+                turn.settings.survey_rules)
+        except jobs.NotStarted:
+            return not_started(turn)
+        if not completed:
             turn.say("job.not_open")
             return Home()
         turn.say("job.completed", number=request.id, minutes=minutes)
@@ -198,8 +212,12 @@ class ConfirmJobAction(Step):
         action = turn.data.get("action", "release")
         request = await my_job(turn, action)
         operation = jobs.no_show if action == "no_show" else jobs.release
-        if request is None or not await operation(turn.session, request, turn.person,
-                                                  turn.now):
+        try:
+            acted = request is not None and await operation(turn.session, request,
+                                                            turn.person, turn.now)
+        except jobs.NotStarted:
+            return not_started(turn)
+        if not acted:
             turn.say("job.not_open")
             return Home()
         when = local(request.starts_at)
