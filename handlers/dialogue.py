@@ -72,7 +72,8 @@ class Dialogue:
     async def handle_in(self, session: AsyncSession, incoming: Incoming) -> list[Reply]:
         """Handle inside the caller's transaction (channels that dedupe updates use this)."""
         now = self.clock()
-        identity = await identity_for(session, incoming.channel, incoming.external_id)
+        identity = await identity_for(session, incoming.channel, incoming.external_id,
+                                      lock=True)
         identity.last_inbound_at, identity.unreachable_at = now, None
         session.add(identity)
         person = await session.get(Person, identity.person_id) if identity.person_id else None

@@ -36,10 +36,15 @@ def normalise_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-async def identity_for(session: AsyncSession, channel: str, external_id: str) -> ChatIdentity:
-    """The identity of a chat, created on first contact (race-safe: unique constraint)."""
+async def identity_for(session: AsyncSession, channel: str, external_id: str, *,
+                       lock: bool = False) -> ChatIdentity:
+    """The identity of a chat, created on first contact (race-safe: unique constraint).
+    `lock` holds its row until the transaction ends, so that two messages of one chat
+    handled at once (two web processes, two webhook deliveries) take turns."""
     query = select(ChatIdentity).where(
         ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+    if lock:
+        query = query.with_for_update()
     identity = (await session.exec(query)).first()
     if identity is None:
         await session.exec(insert_ignoring_duplicates(

@@ -208,3 +208,29 @@ async def test_help_at_a_step_keeps_the_step(runtime):
     await chat.press("Spesa")
     text = await chat.say("aiuto")
     assert "Scrivi il nome del comune" in text and "In quale comune" in text
+
+
+@pytest.mark.asyncio
+async def test_two_presses_of_confirm_at_once_book_once_on_postgres(pg_runtime):
+    """Two deliveries of one person's messages handled at the same moment (two web
+    processes, a retried webhook) take turns on the chat's row: one booking, not two."""
+    import asyncio
+
+    from handlers.types import Incoming
+
+    chat = await enrolled(pg_runtime, WORKER, org="koala")
+    await chat.press("Nuova richiesta")
+    await chat.press("Commissioni")
+    await chat.press("Spesa")
+    await chat.say("Crema")
+    await chat.say("domani alle 15")
+    await chat.say("Via Mazzini 12")
+    await chat.press("Nessuna nota")
+    confirm = next(c.payload for c in chat.last.choices if "Conferma" in c.label)
+    press = Incoming("console", WORKER, payload=confirm)
+    replies = await asyncio.gather(*(pg_runtime.dialogue.handle(press) for _ in range(4)))
+    texts = [r[-1].text for r in replies]
+    assert sum("confermata" in t for t in texts) == 1
+    assert sum("non è più valida" in t for t in texts) == 3
+    async with transaction(pg_runtime.sessions) as session:
+        assert (await session.exec(select(func.count()).select_from(ServiceRequest))).one() == 1
