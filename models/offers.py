@@ -111,7 +111,11 @@ async def accept(session: AsyncSession, offer_id: int, operator: Person,
 async def decline(session: AsyncSession, offer_id: int, operator: Person,
                   now: datetime) -> Answer:
     offer = await _own_offer(session, offer_id, operator)
-    request = await session.get(ServiceRequest, offer.request_id)
+    # the request's row is locked so that two last declines at once see each other's
+    request = (await session.exec(
+        select(ServiceRequest).where(ServiceRequest.id == offer.request_id)
+        .with_for_update().execution_options(populate_existing=True))).one()
+    await session.refresh(offer)
     if offer.status != "open":
         return Answer("closed", request)
     offer.status, offer.answered_at = "declined", now
@@ -167,6 +171,43 @@ async def escalate(session: AsyncSession, request: ServiceRequest, reason: str,
     return None
 
 
+async def open_jobs(session: AsyncSession, operator: Person) -> list[ServiceRequest]:
+    """The cooperative's jobs waiting for an operator that this operator may still take:
+    not declined by them in this round, and not a moved job asked of a colleague alone."""
+    pending = (await session.exec(
+        select(ServiceRequest)
+        .where(ServiceRequest.provider_id == operator.organisation_id,
+               ServiceRequest.status == RequestStatus.PENDING,
+               ServiceRequest.offered_at.is_not(None))
+        .order_by(ServiceRequest.starts_at))).all()
+    rounds = {(r.id, r.offer_round) for r in pending}
+    offers = (await session.exec(select(Offer).where(
+        Offer.request_id.in_([r.id for r in pending])))).all()
+    current = [o for o in offers if (o.request_id, o.round) in rounds]
+    barred = {o.request_id for o in current
+              if (o.operator_id == operator.id and o.status != "open")
+              or (o.kind == "move" and o.operator_id != operator.id)}
+    return [r for r in pending if r.id not in barred]
+
+
+async def join_round(session: AsyncSession, request: ServiceRequest, operator: Person,
+                     now: datetime) -> Offer | None:
+    """The operator's open offer for this job, adding them to the current round when the
+    job is open to them (e.g. they joined the bot after the offers went out)."""
+    existing = (await session.exec(select(Offer).where(
+        Offer.request_id == request.id, Offer.operator_id == operator.id,
+        Offer.status == "open").order_by(Offer.round.desc()))).first()
+    if existing is not None:
+        return existing
+    if request.id not in {r.id for r in await open_jobs(session, operator)}:
+        return None
+    offer = Offer(request_id=request.id, operator_id=operator.id, round=request.offer_round,
+                  kind="new", created_at=now)
+    session.add(offer)
+    await session.flush()
+    return offer
+
+
 async def overdue(session: AsyncSession, now: datetime) -> list[ServiceRequest]:
     """Pending requests whose round of offers has had its time (in working hours)."""
     rows = await session.exec(
@@ -183,5 +224,15 @@ async def escalate_overdue(session: AsyncSession, now: datetime) -> int:
     """The clock's job: escalate every request nobody accepted in time."""
     late = await overdue(session, now)
     for request in late:
-        await escalate(session, request, "nessuna risposta entro il tempo previsto", now)
+        asked = (await session.exec(select(Offer.operator_id).where(
+            Offer.request_id == request.id, Offer.round == request.offer_round,
+            Offer.kind == "move"))).all()
+        if asked and request.starts_at > now:
+            # the operator asked to confirm a moved job did not answer: their colleagues next
+            await close_open_offers(session, request.id, now)
+            await record(session, request, None, request.status, request.status,
+                         "nessuna risposta sullo spostamento: ai colleghi", now)
+            await send_offers(session, request, now, exclude=set(asked))
+        else:
+            await escalate(session, request, "nessuna risposta entro il tempo previsto", now)
     return len(late)

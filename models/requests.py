@@ -131,7 +131,7 @@ async def move(session: AsyncSession, request: ServiceRequest, actor_id: int, da
         session, request, RequestStatus.PENDING, expected=(request.status,), actor_id=actor_id,
         reason=f"spostata da {before} a {day:%d/%m} {start:%H:%M}", now=now,
         starts_at=to_utc(day, start), provider_id=None, offering_id=None, operator_id=None,
-        offered_at=None)
+        offered_at=None, tried_provider_ids=[])
     if not moved:
         raise NotMovable(request.status)
     await close_open_offers(session, request.id, now)
@@ -139,6 +139,12 @@ async def move(session: AsyncSession, request: ServiceRequest, actor_id: int, da
     service = await session.get(Service, request.service_id)
     provider = await _route_or_flag(session, request, service, day, start, now,
                                     prefer_provider=previous_provider)
+    if previous_operator and request.provider_id != previous_provider:
+        # the new slot went to another cooperative (or to nobody): the job is no longer theirs
+        await queue_notice(session, person_id=previous_operator, kind="operator.moved_away",
+                           params={"request_id": request.id},
+                           dedupe_key=f"moved-away:{request.id}:{request.offer_round}",
+                           now=now)
     if provider is None:
         return None
     if previous_operator and request.provider_id == previous_provider:

@@ -391,3 +391,115 @@ async def test_authorisation_matrix(mini):
     async with transaction(mini.sessions) as session:
         job = await jobs.assigned_job(session, request.id, by_name["Luca"], "complete")
         assert await jobs.complete(session, job, by_name["Luca"], 60, now)
+
+
+@pytest.mark.asyncio
+async def test_an_operator_who_joins_later_sees_the_open_job_and_can_take_it(mini):
+    worker = await enrolled(mini, "+393335550001", org="employer", name="Giulia")
+    await book_in_alfa(worker)  # Cooperativa A has nobody in the bot yet
+    late = await enrolled(mini, "+393335550010", org="coop-a", role=Role.OPERATOR,
+                          name="Luca")
+    other = await enrolled(mini, "+393335550012", org="coop-b", role=Role.OPERATOR,
+                           name="Ivo")
+    await late.say("menu")
+    await late.press("Lavori disponibili")
+    assert "Spesa" in await late.press("Spesa")
+    assert "è tuo" in await late.press("Accetto")
+    assert (await the_request(mini)).status == RequestStatus.ASSIGNED
+    await other.say("menu")
+    assert "non ci sono lavori disponibili" in await other.press("Lavori disponibili")
+
+
+@pytest.mark.asyncio
+async def test_a_declined_job_is_not_listed_again_to_who_declined_it(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    luca = people["Luca"]
+    await luca.send_payload(inbox.received[luca.external_id][-1].choices[1].payload)
+    await luca.say("menu")
+    assert "non ci sono lavori disponibili" in await luca.press("Lavori disponibili")
+    sara = people["Sara"]
+    await sara.say("menu")
+    await sara.press("Lavori disponibili")
+    assert any("Spesa" in label for label in sara.labels)
+
+
+@pytest.mark.asyncio
+async def test_a_stale_offer_view_says_a_colleague_took_it(mini):
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    sara = people["Sara"]
+    await sara.say("menu")
+    await sara.press("Lavori disponibili")
+    await sara.press("Spesa")  # Sara looks at the offer…
+    luca = people["Luca"]
+    await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
+    assert "già stato preso da un collega" in await sara.press("Accetto")  # …Luca was faster
+
+
+@pytest.mark.asyncio
+async def test_a_move_to_a_slot_of_another_cooperative_tells_the_operator(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    await worker.press("Sposta")
+    await worker.say("sabato alle 15")  # only Cooperativa B works on Saturdays
+    assert "Cooperativa B" in await worker.press("Sì, sposta")
+    await deliver(mini, inbox)
+    assert "non è più tra i tuoi lavori" in inbox.texts(people["Luca"])
+    assert "Nuovo lavoro n. 1" in inbox.texts(people["Ivo"])
+    request = await the_request(mini)
+    assert request.tried_provider_ids == []  # a new slot: every cooperative may serve it
+
+
+@pytest.mark.asyncio
+async def test_an_unanswered_move_goes_to_the_colleagues_not_to_another_cooperative(mini):
+    people, inbox = await taken_by_luca(mini)
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    await worker.press("Spesa")
+    await worker.press("Sposta")
+    await worker.say("venerdì alle 11")
+    await worker.press("Sì, sposta")
+    async with transaction(mini.sessions) as session:
+        assert await offers.escalate_overdue(session, mini.clock.advance(minutes=61)) == 1
+    await deliver(mini, inbox)
+    request = await the_request(mini)
+    assert request.status == RequestStatus.PENDING
+    assert inbox.texts(people["Sara"]).count("Nuovo lavoro n. 1") == 2
+    assert "Nuovo lavoro" not in inbox.texts(people["Ivo"])
+
+
+@pytest.mark.asyncio
+async def test_events_record_the_status_left_and_the_status_reached(mini):
+    await taken_by_luca(mini)
+    async with transaction(mini.sessions) as session:
+        events = await store.events_of(session, 1)
+    taken = next(e for e in events if e.reason.startswith("presa da"))
+    assert (taken.from_status, taken.to_status) == ("pending", "assigned")
+
+
+@pytest.mark.asyncio
+async def test_the_last_two_declines_at_once_still_escalate_on_postgres(pg_mini):
+    worker = await make_person(pg_mini, "employer")
+    operators = [await make_person(pg_mini, "coop-a", Role.OPERATOR, f"Op{n}")
+                 for n in range(2)]
+    await book(pg_mini, worker.id, "spesa", "Alfa", THURSDAY, time(10))
+    async with transaction(pg_mini.sessions) as session:
+        open_offers = {o.operator_id: o.id for o in (await session.exec(select(Offer))).all()}
+
+    async def refuse(operator):
+        async with transaction(pg_mini.sessions) as session:
+            return (await offers.decline(session, open_offers[operator.id], operator,
+                                         pg_mini.clock())).outcome
+
+    assert await asyncio.gather(*(refuse(o) for o in operators)) == ["declined", "declined"]
+    request = await the_request(pg_mini)
+    assert request.offer_round == 2 and request.tried_provider_ids  # on to Cooperativa B

@@ -39,6 +39,13 @@ async def answer_offer(turn: Turn, offer_id: int, accepted: bool) -> Next:
     return Home()
 
 
+def lost_offer_key(turn: Turn, request: ServiceRequest | None) -> str:
+    """Why an offer no longer stands: a colleague took the job, or it was withdrawn."""
+    taken = request is not None and request.operator_id not in (None, turn.person.id) \
+        and request.provider_id == turn.person.organisation_id
+    return "offer.taken" if taken else "offer.closed"
+
+
 @step
 class AvailableJobs(JobList):
     name = "op.available"
@@ -47,13 +54,7 @@ class AvailableJobs(JobList):
     next_step = "op.offer"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        query = (select(ServiceRequest)
-                 .join(Offer, Offer.request_id == ServiceRequest.id)
-                 .where(ServiceRequest.provider_id == turn.person.organisation_id,
-                        ServiceRequest.status == RequestStatus.PENDING,
-                        Offer.operator_id == turn.person.id, Offer.status == "open")
-                 .order_by(ServiceRequest.starts_at).distinct())
-        return list((await turn.session.exec(query)).all())
+        return await offers.open_jobs(turn.session, turn.person)
 
 
 @step
@@ -63,9 +64,11 @@ class OfferDetail(Step):
 
     async def prompt(self, turn: Turn) -> Prompt:
         request = await turn.session.get(ServiceRequest, turn.data.get("request_id") or 0)
-        offer = await open_offer(turn, request.id) if request else None
+        offer = await offers.join_round(turn.session, request, turn.person, turn.now) \
+            if request else None
         if offer is None or request.provider_id != turn.person.organisation_id:
-            return Prompt(turn.t("offer.closed", number=turn.data.get("request_id")))
+            return Prompt(turn.t(lost_offer_key(turn, request),
+                                 number=turn.data.get("request_id")))
         prefix = "move" if offer.kind == "move" else "offer"
         return Prompt(await job_text(turn, request),
                       (Option(turn.t(f"{prefix}.accept"), "accept"),
@@ -74,7 +77,8 @@ class OfferDetail(Step):
     async def choose(self, turn: Turn, value: str) -> Next:
         offer = await open_offer(turn, turn.data.get("request_id") or 0)
         if offer is None:
-            turn.say("offer.closed", number=turn.data.get("request_id"))
+            request = await turn.session.get(ServiceRequest, turn.data.get("request_id") or 0)
+            turn.say(lost_offer_key(turn, request), number=turn.data.get("request_id"))
             return Home()
         return await answer_offer(turn, offer.id, value == "accept")
 
