@@ -7,6 +7,7 @@ about; `service_id`/`starts_at` params are turned into names and local times."""
 import secrets
 from datetime import datetime
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
@@ -59,4 +60,16 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
         session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
         choices.append(Choice(messages.text(language, choice["key"]), token))
     hint = messages.text(language, f"notice_hint.{notice.kind}") if choices else None
-    return Reply(text, tuple(choices), hint, notice=True, file=file)
+    return Reply(text, tuple(choices), hint, notice=True, file=file,
+                 withdraws=await _withdrawn(session, params.get("withdraws")))
+
+
+async def _withdrawn(session: AsyncSession, dedupe_key: str | None) -> tuple[str, str] | None:
+    """Where the earlier notice `dedupe_key` was sent, if it was."""
+    if not dedupe_key:
+        return None
+    earlier = (await session.exec(select(Notice).where(
+        Notice.dedupe_key == dedupe_key))).first()
+    if earlier is None or not earlier.channel or not earlier.provider_message_id:
+        return None
+    return earlier.channel, earlier.provider_message_id

@@ -43,3 +43,6 @@ class Reply:
     # so channels without buttons show the hint (how to act from the menu) instead.
     notice: bool = False
     file: File | None = None
+    # (channel, message id) of an earlier message whose buttons no longer stand, e.g. an
+    # offer a colleague took: channels that can edit a sent message remove them
+    withdraws: tuple[str, str] | None = None

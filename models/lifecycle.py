@@ -34,11 +34,11 @@ async def transition(session: AsyncSession, request: ServiceRequest, to_status: 
 
 
 async def close_open_offers(session: AsyncSession, request_id: int, now: datetime,
-                            except_offer_id: int | None = None) -> list[int]:
-    """End the open offers of a request; returns the operators who held them."""
+                            except_offer_id: int | None = None) -> list[tuple[int, int]]:
+    """End the open offers of a request; returns (operator, offer) of each one ended."""
     query = update(Offer).where(Offer.request_id == request_id, Offer.status == "open")
     if except_offer_id is not None:
         query = query.where(Offer.id != except_offer_id)
     result = await session.exec(query.values(status="closed", answered_at=now)
-                                .returning(Offer.operator_id))
-    return list(result.scalars().all())
+                                .returning(Offer.operator_id, Offer.id))
+    return [(operator_id, offer_id) for operator_id, offer_id in result.all()]

@@ -95,9 +95,11 @@ async def accept(session: AsyncSession, offer_id: int, operator: Person,
     session.add(offer)
     if not won:
         return Answer("taken", request)
-    for colleague in await close_open_offers(session, request.id, now):
+    for colleague, their_offer in await close_open_offers(session, request.id, now):
+        # "withdraws": the offer's own message stops offering where the chat allows it
         await queue_notice(session, person_id=colleague, kind="operator.taken",
-                           params={"request_id": request.id},
+                           params={"request_id": request.id,
+                                   "withdraws": f"offer:{their_offer}"},
                            dedupe_key=f"taken:{request.id}:{request.offer_round}:{colleague}",
                            now=now)
     provider = await session.get(Organisation, request.provider_id)

@@ -3,7 +3,8 @@ network trouble, long messages — and, through the dispatcher, Telegram's rate 
 what becomes of each failure."""
 
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as dt_time
 
 import pytest
 import pytest_asyncio
@@ -21,6 +22,7 @@ from models.tables import ChatIdentity, Notice, Person
 from scheduler.dispatcher import Dispatcher
 from tests.support import new_code
 from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates, buttons
+from tests.test_routing import book
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -235,3 +237,29 @@ async def test_the_dispatcher_keeps_telegrams_limits_for_notices(runtime, channe
     sent_at = [call.at for call in api.calls if call.method == "sendMessage"]
     assert len(sent_at) == 3
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(sent_at))
+
+
+async def test_a_withdrawn_notice_loses_its_buttons_when_the_next_one_is_sent(runtime,
+                                                                             channel, api):
+    """An offer a colleague took: the notice that says so takes the offer's buttons off."""
+    person = await enrolled_on_telegram(runtime, channel, api)
+    booked = await book(runtime, person.id, "babysitting", "Crema", date(2026, 11, 27),
+                        dt_time(18))
+    request_id = booked.request.id
+    async with transaction(runtime.sessions) as session:
+        await queue_notice(session, person_id=person.id, kind="operator.new_offer",
+                           params={"request_id": request_id}, dedupe_key="offer:1",
+                           choices=[{"key": "offer.accept", "value": "offer:accept:1"}],
+                           now=runtime.clock())
+    await runtime.dispatcher().run_once()
+    offer_message = api.last_message(CHAT)
+    assert buttons(offer_message)
+    async with transaction(runtime.sessions) as session:
+        await queue_notice(session, person_id=person.id, kind="operator.taken",
+                           params={"request_id": request_id, "withdraws": "offer:1"},
+                           dedupe_key="taken:1", now=runtime.clock())
+    await runtime.dispatcher().run_once()
+    (edit,) = api.called("editMessageReplyMarkup")
+    assert edit["chat_id"] == CHAT and edit["message_id"] == offer_message["message_id"]
+    assert "reply_markup" not in edit or not edit["reply_markup"]
+    assert api.calls[-1].method == "sendMessage"  # and the notice itself follows

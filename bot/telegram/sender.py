@@ -63,7 +63,16 @@ class TelegramSender:
     async def send(self, identity: ChatIdentity, reply: Reply,
                    notice: Notice | None = None) -> SendResult:
         """The outbox's entry point (the dispatcher has already waited for the slot)."""
-        return await self.send_reply(int(identity.external_id), reply, notice=True)
+        chat_id = int(identity.external_id)
+        if reply.withdraws is not None and reply.withdraws[0] == CHANNEL:
+            await self.remove_keyboard(chat_id, int(reply.withdraws[1]))
+        return await self.send_reply(chat_id, reply, notice=True)
+
+    async def remove_keyboard(self, chat_id: int, message_id: int) -> None:
+        """Take the buttons off an earlier message; best effort (it may be gone, or too
+        old to edit), since the notice that follows says the same in words."""
+        await self.call(chat_id, partial(self.bot.edit_message_reply_markup, chat_id,
+                                         message_id, reply_markup=None), notice=True)
 
     async def send_reply(self, chat_id: int, reply: Reply, *, notice: bool) -> SendResult:
         """Send `reply` as one message, or several when it is longer than Telegram allows
