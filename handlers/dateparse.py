@@ -169,6 +169,7 @@ _MERIDIEMS: _Phrases[str] = _Phrases(
 _TIME_TRIGGERS = frozenset({"alle", "ore", "h", "at", "le", "dalle"})
 _DAY_ARTICLES = frozenset({"il", "giorno", "the", "l"})
 _ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+_MONTHS_AND_SUFFIXES = frozenset(_MONTHS) | _ORDINAL_SUFFIXES  # what may follow a day number
 
 
 # --------------------------------------------------------------------------- tokens
@@ -350,10 +351,13 @@ def _relative_day(tokens: Sequence[str], index: int, today: date) -> _Match | No
 
 
 def _weekday(tokens: Sequence[str], index: int, today: date) -> _Match | None:
-    """A weekday name: its next occurrence strictly after today."""
+    """A weekday name: its next occurrence strictly after today. Followed by a day
+    number ("venerdì 11"), the number is the day of the month and wins."""
     weekday = _WEEKDAYS.get(tokens[index])
     if weekday is None:
         return None
+    if _is_day_number(tokens, index + 1) and _at(tokens, index + 2) not in _MONTHS_AND_SUFFIXES:
+        return _Match(2, day=_day_of_month(int(tokens[index + 1]), today), calendar_day=True)
     offset = (weekday - today.weekday()) % 7 or 7
     return _Match(1, day=today + timedelta(days=offset))
 

@@ -489,3 +489,15 @@ def test_long_junk_parses_without_crashing(text):
         assert problem.reason in {"impossible", "past"}
     else:
         assert result is None or isinstance(result, When)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("venerdì 11", (date(2026, 12, 11), None)),
+    ("lunedì 14 ore 10", (date(2026, 12, 14), time(10))),
+    ("venerdì 11 dicembre", (date(2026, 12, 11), None)),
+    ("venerdì alle 11", (date(2026, 12, 4), time(11))),
+    ("sab 12 dic", (date(2026, 12, 12), None)),
+])
+def test_a_day_number_after_a_weekday_is_the_day_of_the_month(text, expected):
+    when = parse_when(text, date(2026, 12, 1))
+    assert (when.day, when.at) == expected

@@ -234,3 +234,21 @@ async def test_two_presses_of_confirm_at_once_book_once_on_postgres(pg_runtime):
     assert sum("non è più valida" in t for t in texts) == 3
     async with transaction(pg_runtime.sessions) as session:
         assert (await session.exec(select(func.count()).select_from(ServiceRequest))).one() == 1
+
+
+@pytest.mark.asyncio
+async def test_a_typed_date_is_read_as_a_date_not_as_a_day_button(runtime, clock):
+    """On 1 December the buttons include «sab 12 dic»: «3/12» must not pick it."""
+    clock.set_local(2026, 12, 1, 9, 0)
+    chat = await enrolled(runtime, WORKER, org="koala")
+    await chat.press("Nuova richiesta")
+    await chat.press("Commissioni")
+    await chat.press("Spesa")
+    await chat.say("Crema")
+    assert any("12 dic" in label for label in chat.labels)
+    assert "A che ora, giovedì 3 dicembre" in await chat.say("3/12")
+    await chat.say("indietro")
+    assert "martedì 8 dicembre è un giorno festivo" in await chat.say("8/12")
+    assert "A che ora, venerdì 11 dicembre" in await chat.say("venerdì 11")
+    await chat.say("indietro")
+    assert "A che ora" in await chat.say("2")  # a bare number is still a button's

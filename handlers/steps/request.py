@@ -153,6 +153,17 @@ class PickDay(Step):
         return Prompt(turn.t("req.day"), tuple(
             Option(formatting.short_day(d, turn.language), d.isoformat()) for d in days))
 
+    async def before_options(self, turn: Turn, text: str) -> Next | None:
+        """A typed date ("3/12", "venerdì 11", "domani") is read as a date before the day
+        buttons are matched: their labels share its numbers ("sab 12 dic")."""
+        if text.strip().isdigit():
+            return None  # an option's number
+        try:
+            said_when = parse_when(text, local(turn.now).date()) is not None
+        except DateProblem:
+            said_when = True  # typed() says what is wrong with it
+        return await self.typed(turn, text) if said_when else None
+
     async def choose(self, turn: Turn, value: str) -> Next:
         turn.remember(day=value, part_of_day=None)
         return Go("req.time")
