@@ -9,7 +9,7 @@ from typing import TextIO
 
 from handlers.messages import DEFAULT_LANGUAGE, text
 from handlers.types import File, Incoming, Reply
-from models.base import NoticeStatus, utcnow
+from models.base import NoticeStatus
 from models.db import transaction
 from models.outbox import unseen_console_notices
 from models.people import identity_for
@@ -52,12 +52,14 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
             write(text(person.language, "console.notices", count=len(notices)))
         for notice in notices:
             write(f"  • {notice.rendered_text}")
+            for number, choice in enumerate(notice.choices, 1):  # answered by number
+                write(f"      {number}. {text(person.language, choice['key'])}")
             if notice.params.get("attachment_id"):
                 stored = await session.get(Attachment, notice.params["attachment_id"])
                 if stored is not None:
                     file = File(stored.filename, stored.content_type, stored.data)
                     write(text(person.language, "console.file_saved", path=save_file(file)))
-            notice.shown_at = utcnow()
+            notice.shown_at = runtime.clock()
             session.add(notice)
         return len(notices)
 
@@ -82,10 +84,10 @@ async def chat(runtime, phone: str, source: TextIO = sys.stdin,
     interactive = source.isatty()
     dispatcher = runtime.dispatcher()
     await dispatcher.run_once()
-    await show_inbox(runtime, phone, write)
     first = await runtime.dialogue.handle(Incoming("console", phone, text="menu"))
     for reply in first:
         show(reply, DEFAULT_LANGUAGE, write)
+    await show_inbox(runtime, phone, write)  # last, so that a number answers a notice
     while True:
         if interactive:
             write("")

@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.db import transaction
 from models.outbox import release_held
 from models.people import CodeRace, identity_for
-from models.tables import ChoiceToken, Conversation, Person
+from models.tables import ChoiceToken, Conversation, Notice, Person
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,10 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
     command, argument = _command(text)
     if command:
         return await _run_command(turn, current, command, argument)
+    if turn.person is not None:
+        answered = await _answer_to_notice(turn, text)
+        if answered is not None:
+            return answered
     early = await current.before_options(turn, text)
     if early is not None:
         return early
@@ -143,6 +147,26 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
         turn.say("input.ambiguous", options=" / ".join(offered[i]["label"] for i in found))
         return Stay()
     return await current.typed(turn, text)
+
+
+async def _answer_to_notice(turn: Turn, text: str) -> Next | None:
+    """A typed answer ("1", "accetto") to the last notice with choices that reached this
+    chat after the conversation's last turn: chats without buttons (WhatsApp, the
+    console) show a notice's choices numbered, and the notice is what the person last saw."""
+    recent = (await turn.session.exec(
+        select(Notice).where(Notice.person_id == turn.person.id,
+                             Notice.channel == turn.identity.channel,
+                             Notice.sent_at.is_not(None))
+        .order_by(Notice.sent_at.desc(), Notice.id.desc()).limit(1))).first()
+    if recent is None or not recent.choices:
+        return None
+    seen_at = max(recent.sent_at, recent.shown_at or recent.sent_at)
+    if seen_at <= turn.conversation.updated_at:
+        return None
+    found = match_choice(text, [turn.t(choice["key"]) for choice in recent.choices])
+    if len(found) != 1:
+        return None
+    return await run_action(turn, recent.choices[found[0]]["value"])
 
 
 def _command(text: str) -> tuple[str | None, str]:

@@ -59,7 +59,8 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
         token = secrets.token_urlsafe(6)
         session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
         choices.append(Choice(messages.text(language, choice["key"]), token))
-    hint = messages.text(language, f"notice_hint.{notice.kind}") if choices else None
+    hint = " ".join([messages.text(language, "notice.answer_hint"),
+                     messages.text(language, f"notice_hint.{notice.kind}")]) if choices else None
     return Reply(text, tuple(choices), hint, notice=True, file=file,
                  withdraws=await _withdrawn(session, params.get("withdraws")))
 

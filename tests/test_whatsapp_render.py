@@ -19,11 +19,14 @@ def test_choices_become_a_numbered_list_with_the_hint():
     assert render.as_text(Reply("Solo testo", hint="ignored without choices")) == "Solo testo"
 
 
-def test_a_notice_shows_its_hint_not_its_buttons():
-    reply = Reply("Nuovo lavoro n. 4", (Choice("Accetto", "t1"),), hint="Scrivi «menu».",
-                  notice=True)
-    assert render.as_text(reply) == "Nuovo lavoro n. 4\n\n_Scrivi «menu»._"
+def test_a_notice_shows_its_choices_numbered_and_its_hint():
+    reply = Reply("Nuovo lavoro n. 4", (Choice("Accetto", "t1"), Choice("Rifiuto", "t2")),
+                  hint="Rispondi con il numero.", notice=True)
+    assert render.as_text(reply) == \
+        "Nuovo lavoro n. 4\n\n1. Accetto\n2. Rifiuto\n_Rispondi con il numero._"
     assert render.as_text(Reply("Fatto.", notice=True)) == "Fatto."
+    assert render.template_variable(reply) == \
+        "Nuovo lavoro n. 4 · 1. Accetto · 2. Rifiuto · Rispondi con il numero."
 
 
 def test_a_short_text_is_one_message():

@@ -22,7 +22,7 @@ from bot.whatsapp.settings import WhatsAppSettings
 from handlers.types import Choice, Reply
 from models.db import transaction
 from models.outbox import queue_notice
-from models.tables import ChatIdentity, Notice
+from models.tables import ChatIdentity, Notice, ServiceRequest
 from tests.support import enrolled
 from tests.twilio_fake import SPEC, FakeTwilio, serving
 from tests.whatsapp_support import (
@@ -127,7 +127,7 @@ async def test_a_template_variable_is_one_line(sender, twilio, clock):
     reply = Reply("Prima riga\n\nSeconda   riga\tcon spazi", (Choice("Sì", "t1"),))
     await sender.send(chat(None, clock.now), reply, unserved_notice())
     assert json.loads(twilio.requests[0].one("ContentVariables")) == {
-        "1": "Prima riga · Seconda riga con spazi"}
+        "1": "Prima riga · Seconda riga con spazi · 1. Sì"}
 
 
 @pytest.mark.asyncio
@@ -270,7 +270,7 @@ async def test_a_long_notice_goes_in_parts_in_order(sender, twilio, clock):
 
 
 @pytest.mark.asyncio
-async def test_a_notice_with_buttons_says_how_to_act_from_the_menu(sender, twilio, clock):
+async def test_a_notice_with_buttons_numbers_them_and_says_how_to_act(sender, twilio, clock):
     reply = Reply("Nuovo lavoro: spesa a Crema, giovedì alle 8.",
                   (Choice("Accetto", "t1"), Choice("Rifiuto", "t2")),
                   hint="Per accettare: scrivi «menu».", notice=True)
@@ -278,9 +278,10 @@ async def test_a_notice_with_buttons_says_how_to_act_from_the_menu(sender, twili
     await sender.send(chat(30, clock.now), reply, unserved_notice())
     free_text, template = twilio.requests
     assert free_text.one("Body") == "Nuovo lavoro: spesa a Crema, giovedì alle 8.\n\n" \
-                                    "_Per accettare: scrivi «menu»._"
+                                    "1. Accetto\n2. Rifiuto\n_Per accettare: scrivi «menu»._"
     assert json.loads(template.one("ContentVariables")) == {
-        "1": "Nuovo lavoro: spesa a Crema, giovedì alle 8. · Per accettare: scrivi «menu»."}
+        "1": "Nuovo lavoro: spesa a Crema, giovedì alle 8. · 1. Accetto · 2. Rifiuto · "
+             "Per accettare: scrivi «menu»."}
 
 
 # --- the same client against Stoplight Prism serving Twilio's OpenAPI description --------
@@ -358,3 +359,35 @@ async def test_the_dispatcher_sends_a_template_outside_the_window(runtime, app, 
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     [request] = twilio.requests
     assert request.one("ContentSid") == TEMPLATE_SID and request.one("Body") is None
+
+
+@pytest.mark.asyncio
+async def test_a_numbered_notice_is_answered_by_typing_its_number(runtime, app, twilio,
+                                                                 clock):
+    """An operator on WhatsApp gets a job offer with numbered choices and answers «1»;
+    once they have moved on in the chat, «1» belongs to the conversation again."""
+    from models.base import Role
+    from tests.support import enrolled as console_enrolled
+    from tests.support import new_code
+    from tests.test_request_flow import book_through_dialogue
+    from tests.whatsapp_support import Phone, client_for
+
+    async with client_for(app) as client:
+        operator = Phone(client, "+393401112233")
+        await operator.say(await new_code(runtime, "koala", Role.OPERATOR))
+        await operator.say("1")
+        await operator.say("accetto")
+        assert "Fatto" in await operator.say("Paola")
+        worker = await console_enrolled(runtime, "+393331110001", org="ali")
+        assert "affidata a Koala" in await book_through_dialogue(
+            worker, service="Babysitting", category="figli", when="venerdì alle 18")
+        clock.advance(minutes=1)
+        await runtime.dispatcher().run_once()
+        offer = twilio.requests[-1].one("Body")
+        assert "1. ✅ Accetto\n2. ❌ Rifiuto" in offer and "Rispondi con il numero" in offer
+        assert "è tuo" in await operator.say("1")
+        # the job's details are now the last thing shown: «1» is their first option
+        assert "non puoi più svolgere questo lavoro" in await operator.say("1")
+    async with transaction(runtime.sessions) as session:
+        request = (await session.exec(select(ServiceRequest))).one()
+    assert request.status == "assigned"

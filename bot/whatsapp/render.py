@@ -20,16 +20,19 @@ def units(text: str) -> int:
 
 def as_text(reply: Reply) -> str:
     """The reply's text, then '1. label' lines and the hint, kept in one paragraph. A
-    notice's choices are buttons only (a typed answer goes to the conversation, not to
-    the notice): WhatsApp shows its hint, which says how to act from the menu."""
-    if reply.notice:
-        return f"{reply.text}\n\n_{reply.hint}_" if reply.hint else reply.text
+    notice's numbered choices are answered by typing the number right after it (the
+    dialogue takes the next message as the answer to the notice); its hint also says how
+    to act later from the menu."""
     if not reply.choices:
         return reply.text
+    return f"{reply.text}\n\n" + "\n".join(_choice_lines(reply, hint_style="_"))
+
+
+def _choice_lines(reply: Reply, hint_style: str = "") -> list[str]:
+    """'1. label' for each choice, then the hint (in italics with hint_style='_')."""
     lines = [f"{number}. {choice.label}" for number, choice in enumerate(reply.choices, 1)]
-    if reply.hint:
-        lines.append(f"_{reply.hint}_")
-    return f"{reply.text}\n\n" + "\n".join(lines)
+    hint = [f"{hint_style}{reply.hint}{hint_style}"] if reply.hint and reply.choices else []
+    return lines + hint
 
 
 def messages(replies: Iterable[Reply], limit: int = MAX_MESSAGE) -> list[str]:
@@ -85,7 +88,7 @@ def _cut(text: str, limit: int) -> list[str]:
 def template_variable(reply: Reply, limit: int = MAX_VARIABLE) -> str:
     """The notice's text (and hint) as one template variable: WhatsApp refuses variables
     holding line breaks, tabs or more than four spaces in a row, and long ones."""
-    text = f"{reply.text}\n{reply.hint}" if reply.hint else reply.text
+    text = "\n".join([reply.text, *_choice_lines(reply)])
     flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
     flat = re.sub(r"\s+", " ", flat)
     if units(flat) <= limit:
