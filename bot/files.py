@@ -38,11 +38,17 @@ class FileLinks:
         return hmac.compare_digest(self.signature(file_id, int(expires)), signature)
 
 
+def file_link(reply: Reply, links: FileLinks | None, now: datetime) -> str | None:
+    """'📎 <signed URL>' for the reply's stored file, if it has one and links are set up."""
+    if reply.file is None or reply.file.id is None or links is None:
+        return None
+    return f"📎 {links.url(reply.file.id, now)}"
+
+
 def with_file_link(reply: Reply, links: FileLinks | None, now: datetime) -> Reply:
     """The reply with a link to its file appended (when it has a stored file)."""
-    if reply.file is None or reply.file.id is None or links is None:
-        return reply
-    return replace(reply, text=f"{reply.text}\n\n📎 {links.url(reply.file.id, now)}")
+    link = file_link(reply, links, now)
+    return reply if link is None else replace(reply, text=f"{reply.text}\n\n{link}")
 
 
 def files_route(runtime, links: FileLinks) -> Route:

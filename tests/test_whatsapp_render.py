@@ -73,6 +73,9 @@ def test_a_template_variable_is_one_line_and_not_too_long():
         "Riga uno · Riga due tre"
     long = render.template_variable(Reply("parola " * 500))
     assert render.units(long) == 900 and long.endswith("…")
+    link = "📎 https://intempo.example.org/files/7?exp=1767225600&sig=" + "ab_cd" * 8
+    with_link = render.template_variable(Reply("parola " * 500), tail=link)
+    assert render.units(with_link) <= 900 and with_link.endswith("… · " + link)
 
 
 def test_templates_come_from_the_environment(monkeypatch):

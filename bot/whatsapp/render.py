@@ -85,15 +85,18 @@ def _cut(text: str, limit: int) -> list[str]:
     return [*parts, "".join(current)]
 
 
-def template_variable(reply: Reply, limit: int = MAX_VARIABLE) -> str:
+def template_variable(reply: Reply, limit: int = MAX_VARIABLE, tail: str | None = None) -> str:
     """The notice's text (and hint) as one template variable: WhatsApp refuses variables
-    holding line breaks, tabs or more than four spaces in a row, and long ones."""
+    holding line breaks, tabs or more than four spaces in a row, and long ones. `tail`
+    (a link) is kept whole at the end; the text is cut to make room for it."""
     text = "\n".join([reply.text, *_choice_lines(reply)])
     flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
     flat = re.sub(r"\s+", " ", flat)
-    if units(flat) <= limit:
-        return flat
+    ending = f" · {tail}" if tail else ""
+    room = limit - units(ending)
+    if units(flat) <= room:
+        return flat + ending
     cut = flat
-    while units(cut) > limit - 1:
+    while units(cut) > room - 1:
         cut = cut[:-1]
-    return cut.rstrip() + "…"
+    return cut.rstrip() + "…" + ending

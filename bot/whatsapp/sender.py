@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from twilio.rest import Client
 
-from bot.files import FileLinks, with_file_link
+from bot.files import FileLinks, file_link, with_file_link
 from bot.whatsapp import render
 from bot.whatsapp.client import close_client, make_client
 from bot.whatsapp.errors import classify
@@ -78,14 +78,15 @@ class WhatsAppSender:
                    notice: Notice | None = None) -> SendResult:
         if identity.opted_out_at is not None:  # the dispatcher skips these; never send
             return SendResult(ok=False, hold=True, error=OPTED_OUT)
-        reply = with_file_link(reply, self.links, self.clock())
         if in_window(identity, self.clock()):
+            reply = with_file_link(reply, self.links, self.clock())
             requests = [{"body": part} for part in render.messages([reply])]
         else:
             content_sid = self.templates.content_sid(notice.kind) if notice else None
             if content_sid is None:
                 return SendResult(ok=False, hold=True, error=WINDOW_HOLD)
-            variables = {"1": render.template_variable(reply)}
+            link = file_link(reply, self.links, self.clock())  # kept whole, the text is cut
+            variables = {"1": render.template_variable(reply, tail=link)}
             requests = [{"content_sid": content_sid,
                          "content_variables": json.dumps(variables, ensure_ascii=False)}]
         message_sid = None
