@@ -127,6 +127,13 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
         turn.say("input.too_long", limit=MAX_INPUT_CHARS)
         return Stay()
     command, argument = _command(text)
+    if command == "cancel" and not text.startswith("/"):
+        # "annulla" where the step offers «Annulla la richiesta» means that option (which
+        # asks for a reason before anything is cancelled), not "drop what I am doing"
+        own = [c["value"] for c in turn.conversation.choices
+               if fold(c["label"]).startswith(fold(text) + " ")]
+        if len(own) == 1:
+            return await current.choose(turn, own[0])
     if command:
         return await _run_command(turn, current, command, argument)
     if turn.person is not None:

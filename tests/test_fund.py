@@ -123,3 +123,25 @@ async def test_racing_confirmations_of_one_worker_respect_the_cap_on_postgres(pg
     granted = sum(r.request.fund_cents for r in results if r.request is not None)
     assert use.used_cents == granted <= 2000
     assert granted == 2000
+
+
+@pytest.mark.asyncio
+async def test_a_worker_past_the_yearly_cap_is_told_so_before_confirming(mini):
+    from tests.support import enrolled
+
+    chat = await enrolled(mini, "+393338880001", org="employer")
+    for attempt in range(2):
+        await chat.say("menu")
+        await chat.press("Nuova richiesta")
+        await chat.press("figli")
+        await chat.press("Babysitting")
+        await chat.say("Alfa")
+        await chat.say(f"giovedì alle {10 + 3 * attempt}")
+        await chat.say("Via Verdi 7")
+        summary = await chat.press("Nessuna nota")
+        if attempt == 0:
+            assert "Paga il fondo IN...TEMPO: 20,00 €" in summary.replace("\xa0", " ")
+            await chat.press("Conferma")
+    assert "Paga il fondo IN...TEMPO: 0,00 €" in summary.replace("\xa0", " ")
+    assert "Hai già usato tutto il contributo annuale" in summary
+    assert summary.rstrip().endswith("Confermi?")  # the note comes before the question

@@ -88,3 +88,20 @@ async def test_nobody_sees_or_touches_another_workers_request(runtime):
     assert "Non hai ancora richieste" in marco.last.text
     assert "non è più valida" in await marco.send_payload(detail_payload)
     assert (await only_request(runtime)).status == RequestStatus.PENDING
+
+
+@pytest.mark.asyncio
+async def test_typing_annulla_on_a_request_asks_why_and_another_reason_is_typed(runtime):
+    chat = await enrolled(runtime, "+393332220003")
+    await book_through_dialogue(chat)
+    await chat.press("Le mie richieste")
+    await chat.press("Spesa")
+    assert "Perché vuoi annullare" in await chat.say("annulla")  # the option, not the command
+    assert "Scrivi in poche parole il motivo" in await chat.press("Altro motivo")
+    assert (await only_request(runtime)).status == RequestStatus.PENDING
+    assert "è annullata" in await chat.say("Trasloco anticipato")
+    async with transaction(runtime.sessions) as session:
+        reasons = (await session.exec(select(RequestEvent.reason))).all()
+    assert "annullata: Trasloco anticipato" in reasons
+    await chat.say("annulla")  # at the main menu «annulla» is the command again
+    assert any("Nuova richiesta" in label for label in chat.labels)

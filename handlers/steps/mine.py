@@ -114,6 +114,9 @@ class CancelRequest(Step):
             Option(turn.t(f"cancel_reason.{r}"), r) for r in CANCEL_REASONS))
 
     async def choose(self, turn: Turn, value: str) -> Next:
+        if value == "other":  # the reason is typed next (typed() takes it)
+            turn.say("mine.cancel_other")
+            return Stay()
         return await self._cancel(turn, turn.t(f"cancel_reason.{value}"))
 
     async def typed(self, turn: Turn, text: str) -> Next:

@@ -349,7 +349,10 @@ class Summary(Step):
                       fund=formatting.money(quote.fund_cents, lang),
                       share=formatting.money(quote.worker_cents, lang))
         if quote.limit in ("cap", "fund") or (quote.fund_cents == 0 and quote.limit):
-            text += "\n\n" + turn.t(f"req.fund_limit.{quote.limit}")
+            key = "cap_reached" if quote.limit == "cap" and not quote.fund_cents \
+                else quote.limit
+            body, question = text.rsplit("\n\n", 1)  # the note goes before "Confermi?"
+            text = "\n\n".join([body, turn.t(f"req.fund_limit.{key}"), question])
         return Prompt(text, (Option(turn.t("req.confirm"), "confirm"),
                              Option(turn.t("req.change_slot"), "change"),
                              Option(turn.t("req.discard"), "discard")))
