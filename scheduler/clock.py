@@ -1,7 +1,9 @@
 """APScheduler as the clock, not the memory: a few periodic jobs with stable ids ask the
 store what is due. On PostgreSQL only one process runs the clock at a time (a session
 advisory lock held on a dedicated connection); the others wait as standbys and take over
-if the leader's connection goes. Dispatchers are not part of the clock: several may run."""
+if the leader's connection goes. A leader whose connection goes stops its jobs and stands
+by in turn: losing the database never ends the clock. Dispatchers are not part of the
+clock: several may run."""
 
 import asyncio
 import logging
@@ -12,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import jobs
@@ -20,25 +23,36 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 7_310_402  # the advisory lock that says "this process runs the clock"
 STANDBY_SECONDS = 30
 GRACE = 6 * 3600  # a job missed by up to six hours still runs (then the store catches up)
+LOST = (SQLAlchemyError, OSError)  # the database, or the link to it, went away
+LOCK = text("SELECT pg_try_advisory_lock(:key)")
+UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 
 class Leadership:
-    """Who runs the clock. SQLite means one process by design: always the leader."""
+    """Who runs the clock. SQLite means one process by design: always the leader. On
+    PostgreSQL, whoever holds the advisory lock; no method raises when the database or
+    the link to it goes (they log it, and the lock is then not held)."""
 
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.connection: AsyncConnection | None = None
 
     async def try_acquire(self) -> bool:
+        """Take the lock if it is free; False when another process holds it or the
+        database cannot be reached."""
         if self.engine.dialect.name != "postgresql":
             return True
-        connection = await self.engine.connect()
-        got = (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                        {"key": LOCK_KEY})).scalar()
-        if got:
-            self.connection = connection
-            return True
-        await connection.close()
+        connection = None
+        try:
+            connection = await self.engine.connect()
+            if (await connection.execute(LOCK, {"key": LOCK_KEY})).scalar():
+                self.connection = connection
+                return True
+            await connection.close()  # another process holds it
+        except LOST as error:
+            log.warning("cannot take the clock's lock: %s", error)
+            if connection is not None:
+                await discard(connection)
         return False
 
     async def still_held(self) -> bool:
@@ -47,18 +61,31 @@ class Leadership:
         try:
             await self.connection.execute(text("SELECT 1"))
             return True
-        except Exception:  # the connection is gone, and with it the lock
-            log.warning("lost the clock's advisory lock connection")
+        except LOST as error:  # the connection is gone, and with it the lock
+            log.warning("lost the clock's lock connection: %s", error)
             return False
 
     async def release(self) -> None:
-        if self.connection is not None:
-            try:
-                await self.connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                              {"key": LOCK_KEY})
-            finally:
-                await self.connection.close()
-                self.connection = None
+        """Give the lock back (a broken connection has already taken it with it)."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            if not connection.invalidated:
+                await connection.execute(UNLOCK, {"key": LOCK_KEY})
+        except LOST as error:
+            log.warning("cannot give the clock's lock back: %s", error)
+        await discard(connection)
+
+
+async def discard(connection: AsyncConnection) -> None:
+    """Close `connection` for good, not back into the pool: a session lock it may still
+    hold on the server ends with it."""
+    try:
+        await connection.invalidate()
+        await connection.close()
+    except LOST as error:
+        log.warning("closing the clock's lock connection: %s", error)
 
 
 def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
@@ -66,6 +93,7 @@ def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
                     ) -> AsyncIOScheduler:
     """The periodic jobs, each with a stable id (replace_existing), coalescing missed runs
     into one and allowing generous lateness."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not 3 lines a minute
     zone = ZoneInfo(timezone)
     scheduler = AsyncIOScheduler(timezone=zone)
     every_minute = IntervalTrigger(minutes=1, timezone=zone)
@@ -97,7 +125,8 @@ def _logged(job_id: str, job):
 
 async def run_clock(engine: AsyncEngine, ctx: jobs.JobContext, timezone: str = "Europe/Rome",
                     extra=None, standby_seconds: float = STANDBY_SECONDS) -> None:
-    """Run the clock for as long as this task lives, as leader or as standby."""
+    """Run the clock for as long as this task lives, as leader or as standby: a leader
+    that loses its lock stops the jobs and tries to take the lock again."""
     leadership = Leadership(engine)
     while True:
         if not await leadership.try_acquire():
@@ -109,6 +138,7 @@ async def run_clock(engine: AsyncEngine, ctx: jobs.JobContext, timezone: str = "
         try:
             while await leadership.still_held():  # noqa: ASYNC110 (polls the lock's link)
                 await asyncio.sleep(standby_seconds)
+            log.warning("the clock stands by until it can take the lock again")
         finally:
             scheduler.shutdown(wait=False)
             await leadership.release()

@@ -1,7 +1,8 @@
 """The outbox dispatcher: claims due notices, renders each in its recipient's language,
-hands it to the sender of the chat the person last wrote from, and records the outcome.
-Sending happens outside any transaction; a dispatcher that dies mid-way leaves a claim
-whose lease runs out, and the notice is sent by the next pass."""
+hands it to the sender of the chat the person last wrote from (or, when that chat cannot
+take it, to their next one), and records the outcome as soon as it is known. Sending
+happens outside any transaction; a dispatcher that dies mid-way leaves claims whose lease
+runs out, and the notices it had not recorded are sent by the next pass."""
 
 import asyncio
 import logging
@@ -26,11 +27,13 @@ from scheduler.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 NO_CHAT_RETRY = timedelta(seconds=30)
+LEASE_SPARE = 0.25  # the part of a claim's lease kept for the last send and its record
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a channel sender made of one notice. `permanent` failures are not retried;
+    """What a channel sender made of one notice. A `permanent` failure is not retried on
+    this chat: the person's next chat is tried, and with none left the notice fails.
     `hold` means "not on this chat now" (e.g. outside WhatsApp's 24-hour window with no
     template): the next chat of the person is tried, else the notice waits until they
     write again."""
@@ -59,8 +62,9 @@ class Sender(Protocol):
 class Outcome:
     delivery: "Delivery"
     identity: ChatIdentity  # the chat last tried
-    result: SendResult
+    result: SendResult  # what that chat said: it decides the notice's status
     blocked: list[int]  # chats found blocked on the way
+    errors: str | None  # why the chats tried failed, for last_error
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,40 @@ class Delivery:
     person_id: int
     chats: list[ChatIdentity]  # the person's usable chats, the one last written from first
     reply: Reply
+    last_try: bool = False  # the notice's last attempt: any failure passes to the next chat
+
+
+def passes_on(result: SendResult, last_try: bool) -> bool:
+    """Whether the person's next chat should have a go after `result`: not after a
+    success or a "later", always when this chat cannot take the notice, and after a
+    transient failure too when the notice has no attempts left."""
+    if result.ok or result.retry_after:
+        return False
+    return result.hold or result.unreachable or result.permanent or last_try
+
+
+def failure_reasons(tried: list[tuple[str, SendResult]]) -> str | None:
+    """The errors of the chats that failed (holds are not failures), naming the channel
+    when more than one chat was tried."""
+    reasons = [(f"{channel}: " if len(tried) > 1 else "") + (result.error or "unknown error")
+               for channel, result in tried if not (result.ok or result.hold)]
+    return "; ".join(reasons)[:500] or None
+
+
+class GroupCommit:
+    """Records outcomes as they come. Whoever finds the writer free writes everything
+    waiting, in one transaction: a burst shares transactions, and `add` returns only once
+    its outcome is stored."""
+
+    def __init__(self, write: Callable[[list[Outcome]], Awaitable[None]]):
+        self.write, self.writer = write, asyncio.Lock()
+        self.waiting: list[Outcome] = []
+
+    async def add(self, outcome: Outcome) -> None:
+        self.waiting.append(outcome)
+        async with self.writer:
+            batch, self.waiting = self.waiting, []
+            await self.write(batch)
 
 
 class Dispatcher:
@@ -84,30 +122,34 @@ class Dispatcher:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.sessions, self.senders, self.clock = sessions, dict(senders), clock
         self.batch, self.lease, self.concurrency = batch, lease, concurrency
+        self.timer = timer
         self.limiters = {
             channel: SlidingWindowLimiter(sender.limits, clock=timer, sleep=sleep)
             for channel, sender in self.senders.items()
             if getattr(sender, "limits", None) is not None}
 
     async def run_once(self) -> int:
-        """One pass over what is due; returns how many notices it handled. The outcomes
-        are recorded together at the end of the pass (one transaction, not one per
-        notice): a dispatcher that dies mid-pass leaves claims whose lease runs out, and
-        those notices go again: at least once, never lost."""
+        """One pass over what is due; returns how many notices it handled. Each outcome is
+        recorded as soon as it is known: a dispatcher that dies mid-pass leaves claims
+        whose lease runs out, and only the notices it had not recorded go again: at least
+        once, never lost. A notice whose channel cannot take it before the lease is
+        nearly over is rescheduled rather than waited for."""
+        deadline = self.timer() + self.lease.total_seconds() * (1 - LEASE_SPARE)
         deliveries = await self._claim()
         by_person: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
             by_person[delivery.person_id].append(delivery)
         slots = asyncio.Semaphore(self.concurrency)
-        outcomes: list[Outcome] = []
+        recorder = GroupCommit(self._record)
 
         async def in_order(chain: list[Delivery]) -> None:
             async with slots:
                 for delivery in chain:
-                    outcomes.append(await self._deliver(delivery))
+                    await recorder.add(await self._deliver(delivery, deadline))
 
-        await asyncio.gather(*(in_order(chain) for chain in by_person.values()))
-        await self._record(outcomes)
+        async with asyncio.TaskGroup() as group:  # one failing chain stops the others
+            for chain in by_person.values():
+                group.create_task(in_order(chain))
         return len(deliveries)
 
     async def run_forever(self, interval: float) -> None:
@@ -146,7 +188,8 @@ class Dispatcher:
                     notice.last_error = f"cannot render: {error!r}"[:500]
                     session.add(notice)
                     continue
-                deliveries.append(Delivery(notice.id, notice.kind, person.id, chats, reply))
+                deliveries.append(Delivery(notice.id, notice.kind, person.id, chats, reply,
+                                           last_try=notice.attempts + 1 >= MAX_ATTEMPTS))
             return deliveries
 
     async def _usable_chats(self, session: AsyncSession,
@@ -161,30 +204,41 @@ class Dispatcher:
         chats = await identities_of(session, person.id) if person is not None else []
         return bool(chats) and all(chat.opted_out_at is not None for chat in chats)
 
-    async def _deliver(self, delivery: Delivery) -> "Outcome":
-        """Try the person's chats in order until one takes the notice or fails for real."""
-        blocked = []
+    async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome:
+        """Try the person's chats in order until one takes the notice, asks for "later",
+        or fails transiently with attempts left (see `passes_on`)."""
+        blocked, tried = [], []
         for identity in delivery.chats:
-            sender = self.senders[identity.channel]
-            limiter = self.limiters.get(identity.channel)
-            if limiter is not None:
-                await limiter.acquire(identity.external_id)
-            try:
-                result = await sender.send(identity, delivery.reply,
-                                           notice=Notice(id=delivery.notice_id,
-                                                         kind=delivery.kind))
-            except Exception as error:  # a sender bug must not lose the notice
-                log.exception("sender %s failed", sender.channel)
-                result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
-            if result.retry_after and identity.channel in self.limiters:
-                self.limiters[identity.channel].pause(result.retry_after)  # the whole bot
+            result = await self._send(identity, delivery, deadline)
+            tried.append((identity.channel, result))
             if result.unreachable:
                 blocked.append(identity.id)
-            if not (result.hold or result.unreachable):
+            if not passes_on(result, delivery.last_try):
                 break
-        return Outcome(delivery, identity, result, blocked)
+        return Outcome(delivery, identity, result, blocked, failure_reasons(tried))
 
-    async def _record(self, outcomes: list["Outcome"]) -> None:
+    async def _send(self, identity: ChatIdentity, delivery: Delivery,
+                    deadline: float) -> SendResult:
+        """Hand the notice to the chat's sender once the channel's limits allow; when
+        they allow it only after `deadline`, a "later" without sending."""
+        limiter = self.limiters.get(identity.channel)
+        if limiter is not None:
+            wait = await limiter.acquire(identity.external_id, deadline)
+            if wait:
+                return SendResult(ok=False, retry_after=wait,
+                                  error=f"{identity.channel} paused for {wait:.0f} s")
+        sender = self.senders[identity.channel]
+        try:
+            result = await sender.send(identity, delivery.reply, notice=Notice(
+                id=delivery.notice_id, kind=delivery.kind))
+        except Exception as error:  # a sender bug must not lose the notice
+            log.exception("sender %s failed", sender.channel)
+            result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
+        if result.retry_after and limiter is not None:
+            limiter.pause(result.retry_after)  # the whole bot
+        return result
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
         now = self.clock()
@@ -197,11 +251,12 @@ class Dispatcher:
                 await self._record_one(session, outcome, now)
 
     @staticmethod
-    async def _record_one(session: AsyncSession, outcome: "Outcome", now: datetime) -> None:
+    async def _record_one(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
         delivery, identity, result = outcome.delivery, outcome.identity, outcome.result
         notice = await session.get(Notice, delivery.notice_id)
         notice.claimed_until = None
         notice.channel = identity.channel
+        notice.last_error = outcome.errors
         reply = delivery.reply
         notice.rendered_text = reply.text + (f"\n({reply.hint})" if reply.hint else "")
         if result.hold or result.unreachable:
@@ -211,17 +266,12 @@ class Dispatcher:
             notice.status, notice.sent_at = str(result.status), now
             notice.provider_message_id = result.provider_message_id
             notice.delivery_status = None  # a resend after a hold is a new message
-            notice.last_error = None
         elif result.retry_after:  # the platform said "later": not a failed attempt
-            notice.last_error = (result.error or "retry later")[:500]
             notice.next_attempt_at = now + timedelta(seconds=result.retry_after)
         else:
             notice.attempts += 1
-            notice.last_error = (result.error or "unknown error")[:500]
             if result.permanent or notice.attempts >= MAX_ATTEMPTS:
                 notice.status = NoticeStatus.FAILED
             else:
-                wait = (timedelta(seconds=result.retry_after) if result.retry_after
-                        else backoff(notice.attempts))
-                notice.next_attempt_at = now + wait
+                notice.next_attempt_at = now + backoff(notice.attempts)
         session.add(notice)

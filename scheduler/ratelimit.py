@@ -7,6 +7,7 @@ concurrent senders in one event loop never overshoot. The clock and the sleep ar
 injectable, so tests and benchmarks can run on simulated time."""
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -45,9 +46,13 @@ class SlidingWindowLimiter:
             waits.append(last + self.limits.per_chat_seconds + SPARE - now)
         return max(0.0, *waits)
 
-    async def acquire(self, chat: Hashable) -> float:
-        """Wait until a message to `chat` may go and count it as sent; returns the time."""
+    async def acquire(self, chat: Hashable, deadline: float = math.inf) -> float:
+        """Wait until a message to `chat` may go and count it as sent; returns 0. When the
+        wait would end after `deadline` (on this limiter's clock), returns at once the wait
+        still needed instead, and counts nothing."""
         while (wait := self.wait_for(chat)) > 0:
+            if self.clock() + wait > deadline:
+                return wait
             await self.sleep(max(wait, MIN_SLEEP))
         now = self.clock()
         self._window.append(now)
@@ -55,7 +60,7 @@ class SlidingWindowLimiter:
         if len(self._last_in_chat) > PRUNE_ABOVE:
             horizon = now - self.limits.per_chat_seconds
             self._last_in_chat = {c: t for c, t in self._last_in_chat.items() if t > horizon}
-        return now
+        return 0.0
 
     def pause(self, seconds: float) -> None:
         """The platform asked us to hold off (e.g. Telegram's RetryAfter)."""

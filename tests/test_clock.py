@@ -1,12 +1,14 @@
-"""The clock: one leader on PostgreSQL, stable jobs, restart safety, and the dispatcher's
-rate limits under a burst (simulated time)."""
+"""The clock: one leader on PostgreSQL (which survives losing its connection), stable jobs,
+restart safety, and the dispatcher's rate limits under a burst (simulated time)."""
 
 import asyncio
 import bisect
 import itertools
+import logging
 from datetime import date, time
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from handlers.types import Reply
@@ -35,36 +37,77 @@ async def test_two_clocks_on_postgres_one_runs(pg_runtime):
     await second.release()
 
 
-@pytest.mark.asyncio
-async def test_run_clock_standby_takes_over_when_the_leader_stops(pg_runtime):
-    started = []
+@pytest.fixture
+def started(monkeypatch) -> list:
+    """The schedulers run_clock builds (one each time this process becomes the leader)."""
+    built = []
     original = clock_module.build_scheduler
 
     def counting_build(ctx, timezone="Europe/Rome", extra=None):
-        scheduler = original(ctx, timezone, extra)
-        started.append(scheduler)
-        return scheduler
+        built.append(original(ctx, timezone, extra))
+        return built[-1]
 
-    clock_module.build_scheduler = counting_build
+    monkeypatch.setattr(clock_module, "build_scheduler", counting_build)
+    return built
+
+
+def clock_task(runtime) -> asyncio.Task:
+    return asyncio.create_task(clock_module.run_clock(runtime.engine, runtime.job_context(),
+                                                      standby_seconds=0.05))
+
+
+async def until(condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    assert condition()
+
+
+async def stop(*tasks: asyncio.Task) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.asyncio
+async def test_run_clock_standby_takes_over_when_the_leader_stops(pg_runtime, started):
+    leader, standby = clock_task(pg_runtime), clock_task(pg_runtime)
     try:
-        ctx = pg_runtime.job_context()
-        leader = asyncio.create_task(clock_module.run_clock(pg_runtime.engine, ctx,
-                                                            standby_seconds=0.05))
-        standby = asyncio.create_task(clock_module.run_clock(pg_runtime.engine, ctx,
-                                                             standby_seconds=0.05))
         await asyncio.sleep(0.5)
         assert len(started) == 1  # two clocks started at once: one runs
-        leader.cancel()
-        await asyncio.gather(leader, return_exceptions=True)
-        for _ in range(40):
-            if len(started) == 2:
-                break
-            await asyncio.sleep(0.05)
-        assert len(started) == 2  # the standby took over
-        standby.cancel()
-        await asyncio.gather(standby, return_exceptions=True)
+        await stop(leader)
+        await until(lambda: len(started) == 2)  # the standby took over
     finally:
-        clock_module.build_scheduler = original
+        await stop(leader, standby)
+
+
+async def clock_leader_pid(engine) -> int | None:
+    """The server process of the connection that holds the clock's lock."""
+    async with engine.connect() as connection:
+        return (await connection.execute(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = 0 AND objid = :key AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"key": clock_module.LOCK_KEY})).scalar()
+
+
+@pytest.mark.asyncio
+async def test_the_leader_survives_losing_its_connection_and_leads_again(pg_runtime,
+                                                                         started):
+    clock = clock_task(pg_runtime)
+    try:
+        await until(lambda: len(started) == 1)
+        lost = await clock_leader_pid(pg_runtime.engine)
+        async with pg_runtime.engine.connect() as connection:
+            assert (await connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                             {"pid": lost})).scalar()
+        await until(lambda: len(started) == 2)  # it noticed, stood by, and leads again
+        assert not clock.done()
+        assert not started[0].running and started[1].running  # the old jobs stopped
+        assert await clock_leader_pid(pg_runtime.engine) not in (None, lost)
+    finally:
+        await stop(clock)
 
 
 @pytest.mark.asyncio
@@ -77,6 +120,7 @@ async def test_jobs_have_stable_ids_and_generous_grace(runtime):
         assert set(found) == {"escalations", "reminders", "surveys", "retention", "digest"}
         assert all(job.misfire_grace_time >= 3600 and job.coalesce for job in found.values())
         assert str(scheduler.timezone) == "Europe/Rome"
+        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
         # building it again replaces rather than duplicates
         clock_module.build_scheduler(runtime.job_context())
     finally:

@@ -1,6 +1,7 @@
 """The outbox and its dispatcher: queued once, delivered to the chat the person last
 wrote from, retried with back-off, held when no chat can take it, never lost."""
 
+import asyncio
 import io
 from datetime import date, time, timedelta
 
@@ -14,6 +15,7 @@ from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, claim_due, queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.ratelimit import Limits
 from tests.support import enrolled, make_person, plain
 from tests.test_routing import book
 
@@ -220,3 +222,109 @@ async def test_a_platform_asking_to_wait_costs_no_attempt(mini, clock):
     [notice] = await notices(mini)
     assert (notice.status, notice.attempts) == ("pending", 0)
     assert notice.next_attempt_at == clock() + timedelta(seconds=120)
+
+
+class LimitedSender(RecordingSender):
+    """A recording sender with a platform's limits, which the dispatcher keeps; it notes
+    when (on `timer`) each message went."""
+
+    limits = Limits(per_second=30, per_chat_seconds=1.0)
+
+    def __init__(self, channel: str, timer, *results: SendResult):
+        super().__init__(channel, *results)
+        self.timer, self.times = timer, []
+
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
+        self.times.append(self.timer())
+        return await super().send(identity, reply, notice)
+
+
+async def person_with_notices(runtime, channel: str, external_id: str, count: int) -> list[int]:
+    """A coordinator on one chat with `count` notices queued; returns their ids."""
+    person = await make_person(runtime, "employer", Role.COORDINATOR)
+    async with transaction(runtime.sessions) as session:
+        session.add(ChatIdentity(channel=channel, external_id=external_id,
+                                 person_id=person.id, last_inbound_at=runtime.clock()))
+        for n in range(count):
+            await queue_notice(session, person_id=person.id, kind="coordinator.digest",
+                               params={"text": f"avviso {n}"},
+                               dedupe_key=f"{external_id}:{n}", now=runtime.clock())
+        await session.flush()
+        query = select(Notice.id).where(Notice.person_id == person.id).order_by(Notice.id)
+        return list((await session.exec(query)).all())
+
+
+async def flooded_pass(runtime, clock, retry_after: float) -> tuple[float, dict, dict]:
+    """Telegram answers the first notice with "retry after"; one person has two notices on
+    Telegram, another one on WhatsApp. Runs one pass on simulated time and returns how
+    long it took, the senders, and the notices by id."""
+    first, second = await person_with_notices(runtime, "telegram", "1", 2)
+    [other] = await person_with_notices(runtime, "whatsapp", "+393330001", 1)
+    loop = asyncio.get_running_loop()
+    senders = {
+        "telegram": LimitedSender("telegram", loop.time, SendResult(
+            ok=False, retry_after=retry_after, error="flood control")),
+        "whatsapp": LimitedSender("whatsapp", loop.time)}
+    dispatcher = Dispatcher(runtime.sessions, senders, clock=clock, timer=loop.time,
+                            sleep=asyncio.sleep)
+    started = loop.time()
+    assert await dispatcher.run_once() == 3
+    by_id = {notice.id: notice for notice in await notices(runtime)}
+    return loop.time() - started, senders, {"first": by_id[first], "second": by_id[second],
+                                            "other": by_id[other]}
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime  # simulated time: a 600 s pause would take no real time
+async def test_a_long_flood_wait_reschedules_the_channels_notices_and_others_go_on(mini,
+                                                                                   clock):
+    took, senders, found = await flooded_pass(mini, clock, retry_after=600)
+    assert took < 90  # the pass ended well inside the claims' two-minute lease
+    assert len(senders["telegram"].sent) == 1  # the second notice was not sent ...
+    second = found["second"]  # ... but rescheduled for the end of the pause, claim let go
+    assert (second.status, second.attempts, second.claimed_until) == ("pending", 0, None)
+    assert timedelta(seconds=599) <= second.next_attempt_at - clock() <= timedelta(seconds=600)
+    assert found["first"].next_attempt_at == clock() + timedelta(seconds=600)
+    assert found["other"].status == "sent" and len(senders["whatsapp"].sent) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
+async def test_a_short_flood_wait_is_waited_for_within_the_pass(mini, clock):
+    took, senders, found = await flooded_pass(mini, clock, retry_after=5)
+    first_try, second_try = senders["telegram"].times
+    assert second_try - first_try >= 5 and took < 10
+    assert found["second"].status == "sent" and found["other"].status == "sent"
+    assert found["first"].next_attempt_at == clock() + timedelta(seconds=5)
+
+
+class StallingSender(RecordingSender):
+    """Sends the first notice, then hangs on the second, as a process about to die."""
+
+    def __init__(self, channel: str):
+        super().__init__(channel)
+        self.stalled = asyncio.Event()
+
+    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
+        if self.sent:
+            self.stalled.set()
+            await asyncio.Event().wait()  # never returns
+        return await super().send(identity, reply, notice)
+
+
+@pytest.mark.asyncio
+async def test_a_dispatcher_dying_mid_pass_has_recorded_what_it_sent(mini, clock):
+    await person_with_notices(mini, "console", "+393330002", 2)
+    stalling = StallingSender("console")
+    dying = asyncio.create_task(Dispatcher(mini.sessions, {"console": stalling},
+                                           clock=clock).run_once())
+    await asyncio.wait_for(stalling.stalled.wait(), 10)
+    dying.cancel()  # the process dies while sending the second notice
+    await asyncio.gather(dying, return_exceptions=True)
+    assert [n.status for n in await notices(mini)] == ["sent", "pending"]
+
+    clock.advance(minutes=3)  # the claims' lease has run out
+    sender = RecordingSender("console")
+    assert await Dispatcher(mini.sessions, {"console": sender}, clock=clock).run_once() == 1
+    assert [text for _, text in stalling.sent + sender.sent] == [
+        "avviso 0", "avviso 1"]  # each sent once
