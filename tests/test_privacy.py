@@ -1,23 +1,33 @@
 """Retention and a person's rights: erased details, intact figures."""
 
 import json
+from datetime import time
 
 import pytest
 from sqlmodel import func, select
 
-from models import privacy
-from models.base import RequestStatus
+from models import jobs, privacy
+from models import requests as store
+from models.base import NoticeStatus, RequestStatus
 from models.db import transaction
 from models.fund import the_fund
 from models.tables import (
+    Attachment,
     ChatIdentity,
     LedgerEntry,
+    Notice,
     Person,
     RelayMessage,
     RequestEvent,
     ServiceRequest,
 )
-from tests.test_operators import taken_by_luca
+from tests.test_operators import Inbox, deliver, taken_by_luca
+from tests.test_routing import book
+
+COMPLAINT = "L'operatore ha lasciato la spesa al vicino, il signor Bianchi"
+CANCEL_REASON = "mia madre è in ospedale"
+# what people typed, and their names: none of it may outlive retention in a notice
+TYPED = ("Via Verdi", "Citofono Bianchi", "Arrivo alle 10", COMPLAINT, CANCEL_REASON)
 
 
 async def figures(runtime) -> tuple:
@@ -140,3 +150,137 @@ async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
         await privacy.erase_expired(session, clock.advance(days=11), 90)
         left = (await session.exec(select(ProcessedUpdate.update_id))).all()
     assert left == ["2"]
+
+
+@pytest.fixture(params=["mini", "pg_mini"])
+def both_minis(request):
+    """The tiny alliance on SQLite and on PostgreSQL (notices' params are JSON on both)."""
+    return request.getfixturevalue(request.param)
+
+
+async def person_named(runtime, name: str) -> Person:
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(Person).where(Person.first_name == name))).one()
+
+
+async def full_story(runtime):
+    """finish_with_relay, then Giulia complains, books a second errand and cancels it
+    giving her own reason, downloads her data; every notice is delivered."""
+    people = await finish_with_relay(runtime)
+    giulia = await person_named(runtime, "Giulia")
+    async with transaction(runtime.sessions) as session:
+        request = await session.get(ServiceRequest, 1)
+        await jobs.complain(session, request, giulia, COMPLAINT, runtime.clock())
+    second = (await book(runtime, giulia.id, "spesa", "Alfa", request.starts_at.date(),
+                         time(11))).request
+    async with transaction(runtime.sessions) as session:
+        second = await session.get(ServiceRequest, second.id)
+        assert await store.cancel(session, second, giulia.id, CANCEL_REASON, runtime.clock())
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Privacy e dati")
+    await worker.press("Scarica i miei dati")
+    await deliver(runtime, Inbox())
+    return people
+
+
+async def leftovers(runtime) -> tuple[str, list[str], list[str]]:
+    """What notices, the requests' history and stored files still say."""
+    async with transaction(runtime.sessions) as session:
+        notices = (await session.exec(select(Notice))).all()
+        reasons = (await session.exec(select(RequestEvent.reason))).all()
+        files = (await session.exec(select(Attachment.filename))).all()
+    said = "\n".join(f"{n.params} {n.rendered_text}" for n in notices)
+    return said, list(reasons), list(files)
+
+
+@pytest.mark.asyncio
+async def test_an_operators_export_has_only_the_public_facts_of_their_jobs(mini):
+    await full_story(mini)
+    luca = await person_named(mini, "Luca")
+    async with transaction(mini.sessions) as session:
+        data = await privacy.export_person(session, luca)
+    dumped = json.dumps(data, ensure_ascii=False)
+    for secret in ("Via Verdi", "Citofono Bianchi", COMPLAINT, CANCEL_REASON, "Giulia"):
+        assert secret not in dumped
+    assert data["requests"] == []
+    assert data["jobs"] == [{
+        "id": 1, "service": "Spesa", "place": "Alfa", "status": "done",
+        "starts_at": "2026-11-26T09:00:00Z", "duration_minutes": 60, "actual_minutes": 60,
+        "done_at": "2026-11-26T10:30:00Z"}]
+    assert [e["reason"] for e in data["request_events"]] == ["presa da Luca",
+                                                             "svolta in 60 minuti"]
+    assert data["relay_messages"][0]["text"].startswith("Arrivo alle 10")
+
+
+@pytest.mark.asyncio
+async def test_retention_leaves_no_typed_text_in_notices_events_or_files(both_minis, clock):
+    mini = both_minis
+    await full_story(mini)
+    said, reasons, files = await leftovers(mini)
+    assert COMPLAINT in said and "Arrivo alle 10" in said  # the story did leave them there
+    assert f"annullata: {CANCEL_REASON}" in reasons and "intempo-dati-1.json" in files
+    before = await figures(mini)
+    async with transaction(mini.sessions) as session:
+        assert await privacy.erase_expired(session, clock.advance(days=91), 90) == 2
+    said, reasons, files = await leftovers(mini)
+    for secret in (*TYPED, "Luca"):
+        assert secret not in said
+    assert "annullata" in reasons and not any(CANCEL_REASON in r for r in reasons)
+    assert files == []
+    assert await figures(mini) == before
+    async with transaction(mini.sessions) as session:
+        complaint = (await session.exec(select(Notice).where(
+            Notice.kind == "coordinator.complaint"))).one()
+    assert complaint.params == {"request_id": 1, "message": ""}
+    assert complaint.status == NoticeStatus.DELIVERED  # the row stays, as sent
+
+
+@pytest.mark.asyncio
+async def test_own_data_files_are_kept_only_while_their_link_works(mini, clock):
+    await full_story(mini)
+    async with transaction(mini.sessions) as session:
+        await privacy.erase_expired(session, clock.advance(days=6), 90)
+    assert (await leftovers(mini))[2] == ["intempo-dati-1.json"]
+    async with transaction(mini.sessions) as session:
+        await privacy.erase_expired(session, clock.advance(days=2), 90)
+    assert (await leftovers(mini))[2] == []
+
+
+@pytest.mark.asyncio
+async def test_erasing_a_worker_leaves_none_of_their_words_in_notices_or_events(mini):
+    await full_story(mini)
+    async with transaction(mini.sessions) as session:
+        giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
+        await privacy.erase_person(session, giulia, mini.clock())
+    said, reasons, _files = await leftovers(mini)
+    for secret in TYPED:
+        assert secret not in said
+    assert not any(CANCEL_REASON in reason for reason in reasons)
+
+
+@pytest.mark.asyncio
+async def test_erasing_an_operator_removes_their_name_and_words_from_others_notices(mini):
+    await full_story(mini)
+    luca = await person_named(mini, "Luca")
+    async with transaction(mini.sessions) as session:
+        await privacy.erase_person(session, luca, mini.clock())
+    said, reasons, _files = await leftovers(mini)
+    assert "Luca" not in said and "Arrivo alle 10" not in said
+    assert not any("Luca" in reason for reason in reasons)
+    assert "presa da —" in reasons
+
+
+@pytest.mark.asyncio
+async def test_a_message_not_yet_passed_on_is_withdrawn_when_its_writer_is_erased(mini):
+    people, _inbox = await taken_by_luca(mini)
+    await people["Luca"].press("Scrivi al lavoratore")
+    await people["Luca"].say("Sono Luca, arrivo dal cortile")
+    luca = await person_named(mini, "Luca")
+    async with transaction(mini.sessions) as session:
+        await privacy.erase_person(session, luca, mini.clock())
+    async with transaction(mini.sessions) as session:
+        notice = (await session.exec(select(Notice).where(
+            Notice.kind == "relay.message"))).one()
+    assert (notice.status, notice.params["message"], notice.params["sender"]) == (
+        NoticeStatus.FAILED, "", "")
