@@ -17,6 +17,7 @@ from handlers.messages import text
 from models.figures import (
     CATEGORIES,
     GENDERS,
+    RUNWAY_HORIZON_YEARS,
     STATUSES,
     Delivery,
     DigestFigures,
@@ -89,7 +90,7 @@ def digest_text(fig: DigestFigures, language: str) -> str:
                    "report.no_jobs_today"),
         _satisfaction_line(fig.satisfaction, language, "report.satisfaction_recent",
                            "report.satisfaction_recent_none"),
-        _fund_section(fig.fund, fig.runway, language),
+        _fund_section(fig.fund, fig.runway, fig.day, language),
         _organisations_today(fig.cooperatives, fig.employers, language),
         "\n".join([text(language, "report.unreachable", count=fig.unreachable),
                    text(language, "report.held_notices", count=fig.held_notices)]),
@@ -155,19 +156,29 @@ def _fund_balances(fund: FundFigures, language: str, key: str = "report.fund") -
                 total=formatting.money(fund.total_cents, language))
 
 
-def _fund_section(fund: FundFigures | None, runway: Runway | None, language: str) -> str:
+def _fund_section(fund: FundFigures | None, runway: Runway | None, day: date,
+                  language: str) -> str:
     if fund is None:
         return text(language, "report.no_fund")
-    lines = [_fund_balances(fund, language)]
-    if runway is None or runway.runs_out_on is None:
-        lines.append(text(language, "report.runway_none"))
-    elif fund.remaining_cents <= 0:
-        lines.append(text(language, "report.fund_exhausted"))
-    else:
-        lines.append(text(language, "report.runway",
-                          pace=formatting.money(runway.daily_cents, language),
-                          date=long_date(runway.runs_out_on, language)))
-    return "\n".join(lines)
+    return "\n".join([_fund_balances(fund, language), _runway_line(fund, runway, day, language)])
+
+
+def _runway_line(fund: FundFigures, runway: Runway | None, day: date, language: str) -> str:
+    """When the fund would run out: the date within the digest's year; past it, that the
+    fund outlasts the year, and the date; past the horizon, only that it lasts longer."""
+    if fund.remaining_cents <= 0:
+        return text(language, "report.fund_exhausted")
+    if runway is None or not (runway.runs_out_on or runway.beyond_horizon):
+        return text(language, "report.runway_none")
+    pace = {"pace": formatting.money(runway.daily_cents, language),
+            "since": long_date(runway.since, language)}
+    if runway.beyond_horizon:
+        return text(language, "report.runway_far", years=RUNWAY_HORIZON_YEARS, **pace)
+    runs_out_on = long_date(runway.runs_out_on, language)
+    if runway.runs_out_on.year > day.year:
+        return text(language, "report.runway_beyond_year", year=day.year, date=runs_out_on,
+                    **pace)
+    return text(language, "report.runway", date=runs_out_on, **pace)
 
 
 def _organisations_today(cooperatives: list[OrgLine], employers: list[OrgLine],
@@ -447,7 +458,9 @@ def parse_period(value: str, today: date) -> tuple[date, date] | None:
     (Monday to today), "mese", "anno" (to today), their English twins, a range
     "01/11-30/11" or "1/11/2026-30/11/2026", or a single day "25/11". Without a year,
     a range starts in the current year (the previous one if it would start in the
-    future). None for anything else, a reversed range, or one longer than 366 days."""
+    future) and ends in the following year if its end's month comes before its start's
+    ("01/12-15/01"). None for anything else, a reversed range, or one longer than 366
+    days."""
     words = " ".join(value.casefold().split())
     if words in _KEYWORDS:
         return _named_period(_KEYWORDS[words], today)
@@ -478,15 +491,20 @@ def _year(text_year: str | None) -> int | None:
 
 
 def _range(groups: tuple[str | None, ...], today: date) -> tuple[date, date] | None:
-    """Two dates (day, month, year or None each); a missing year is taken from the other
-    date, or inferred from the first date and today."""
+    """Two dates (day, month, year or None each). With no year at all, the first date's
+    is inferred from today; a missing year is taken from the other date, a year apart
+    when the range crosses New Year (its end's month before its start's)."""
     day1, month1, year1, day2, month2, year2 = groups
     first_year, last_year = _year(year1), _year(year2)
+    apart = 1 if int(month2) < int(month1) else 0  # years between its ends
     if first_year is None and last_year is None:
         starts_later = (int(month1), int(day1)) > (today.month, today.day)
-        first_year = last_year = today.year - 1 if starts_later else today.year
+        first_year = today.year - 1 if starts_later else today.year
+    if first_year is None:
+        first_year = last_year - apart
+    if last_year is None:
+        last_year = first_year + apart
     try:
-        return (date(first_year or last_year, int(month1), int(day1)),
-                date(last_year or first_year, int(month2), int(day2)))
+        return (date(first_year, int(month1), int(day1)), date(last_year, int(month2), int(day2)))
     except ValueError:
         return None

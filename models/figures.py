@@ -49,6 +49,7 @@ CARE = (str(Category.CHILDCARE), str(Category.ELDERCARE))
 STATUSES = tuple(str(s) for s in RequestStatus)
 GENDERS = ("f", "m", "other", "none")  # "none": the worker preferred not to say
 RECENT_DAYS = 30  # satisfaction, the fund's pace and the chart look this far back
+RUNWAY_HORIZON_YEARS = 5  # a run-out date further away than this is not worth a date
 MAX_SERIES_DAYS = 366
 
 
@@ -146,16 +147,21 @@ class FundFigures:
 
 @dataclass(frozen=True)
 class Runway:
-    """How long the fund lasts at the pace of the last 30 days.
+    """How long the fund lasts at the pace of its recent spending.
 
     The remaining money shrinks when a request reserves its contribution and grows back
     when a reservation is released (cancelled, not done); a commit only turns reserved
-    money into spent money. So the pace is (reserved − released) over the last 30 days,
-    per day, and the fund runs out on today + remaining / pace (rounded up). `runs_out_on`
-    is None when nothing was spent in those 30 days, today when nothing is left."""
+    money into spent money. So the pace is (reserved − released) per day over the local
+    days `since`..today: the days since the first spending, at most the last 30 (a new
+    fund's first day of spending is one day's pace, not a thirtieth of a month's). The fund
+    runs out on today + remaining / pace (rounded up): today when nothing is left; None
+    when nothing was spent in the last 30 days, or when that is more than
+    RUNWAY_HORIZON_YEARS away (`beyond_horizon`)."""
 
     daily_cents: int
     runs_out_on: date | None
+    since: date | None = None
+    beyond_horizon: bool = False
 
 
 @dataclass(frozen=True)
@@ -311,7 +317,7 @@ async def digest_figures(session: AsyncSession, day: date, now: datetime) -> Dig
         delivered=_deliveries(done),
         satisfaction=await _satisfaction(session, recent),
         fund=None if fund_row is None else _fund_figures(fund_row, moved),
-        runway=None if fund_row is None else _runway(fund_row, moved, local(now).date()),
+        runway=None if fund_row is None else await _runway(session, fund_row, now),
         cooperatives=[line for line in _cooperative_lines(orgs, received, done) if line.active],
         employers=[line for line in _employer_lines(
             orgs, await _received_by_worker_group(session, today), done) if line.active],
@@ -451,20 +457,36 @@ async def _period_fund(session: AsyncSession, window: Window) -> FundFigures | N
     return _fund_figures(fund, await _ledger_sums(session, fund.id, window))
 
 
-def _runway(fund: Fund, moved: dict[str, int], today: date) -> Runway:
+async def _first_spending(session: AsyncSession, fund_id: int) -> datetime | None:
+    return (await session.exec(select(func.min(LedgerEntry.at)).where(
+        LedgerEntry.fund_id == fund_id, LedgerEntry.kind == "reserve"))).one()
+
+
+async def _runway(session: AsyncSession, fund: Fund, now: datetime) -> Runway:
+    """The fund's run-out date at its pace since the first spending, at most the last 30
+    local days (see `Runway`)."""
+    first = await _first_spending(session, fund.id)
+    if first is None:
+        return Runway(0, None)
+    today = local(now).date()
+    since = max(local(first).date(), today - timedelta(days=RECENT_DAYS - 1))
+    moved = await _ledger_sums(session, fund.id, Window(to_utc(since, time()), now))
     promised = moved.get("reserve", 0) - moved.get("release", 0)
     remaining = fund.total_cents - fund.reserved_cents - fund.committed_cents
-    return runway(remaining, promised, RECENT_DAYS, today)
+    return runway(remaining, promised, (today - since).days + 1, today)
 
 
 def runway(remaining_cents: int, promised_cents: int, days: int, today: date) -> Runway:
-    """The run-out date at the pace of `promised_cents` over `days` days (see `Runway`)."""
+    """The run-out date at the pace of `promised_cents` over the `days` local days ending
+    today (see `Runway`)."""
     if promised_cents <= 0:
         return Runway(0, None)
     daily = promised_cents / days
-    if remaining_cents <= 0:
-        return Runway(round(daily), today)
-    return Runway(round(daily), today + timedelta(days=math.ceil(remaining_cents / daily)))
+    since = today - timedelta(days=days - 1)
+    days_left = math.ceil(max(remaining_cents, 0) / daily)
+    if days_left > RUNWAY_HORIZON_YEARS * 365.25:
+        return Runway(round(daily), None, since, beyond_horizon=True)
+    return Runway(round(daily), today + timedelta(days=days_left), since)
 
 
 async def _waiting(session: AsyncSession, now: datetime) -> Waiting:
@@ -498,8 +520,10 @@ async def _unreachable_people(session: AsyncSession) -> int:
 
 
 async def _held_notices(session: AsyncSession) -> int:
-    return (await session.exec(
-        select(func.count()).where(Notice.status == str(NoticeStatus.HELD)))).one()
+    """Notices held for want of a recipient (e.g. no coordinator enrolled yet); those held
+    for a known person (outside WhatsApp's window, opted out) wait on that person."""
+    return (await session.exec(select(func.count()).where(
+        Notice.status == str(NoticeStatus.HELD), Notice.person_id.is_(None)))).one()
 
 
 # --- from rows to figures -----------------------------------------------------------------

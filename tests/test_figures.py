@@ -35,6 +35,7 @@ from models.base import Role
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.figures import (
+    RUNWAY_HORIZON_YEARS,
     CareShare,
     Delivery,
     OrgLine,
@@ -50,7 +51,9 @@ from models.figures import (
 from models.tables import (
     ChatIdentity,
     Fund,
+    LedgerEntry,
     Municipality,
+    Notice,
     Offer,
     Organisation,
     Person,
@@ -244,6 +247,19 @@ async def test_digest_of_a_busy_day(data):
 
 
 @pytest.mark.asyncio
+async def test_held_notices_counts_only_those_with_no_recipient(data):
+    """A notice held for a known person (outside WhatsApp's window, opted out) waits on
+    them: it is not one "held with no recipient"."""
+    async with transaction(data.runtime.sessions) as session:
+        for n, reason in enumerate(("whatsapp_window", "opted_out")):
+            session.add(Notice(dedupe_key=f"held-{n}", person_id=data.people["w2"].id,
+                               kind="worker.done", params={"request_id": 1}, status="held",
+                               held_reason=reason))
+    fig = await digest_of(data.runtime, THURSDAY)
+    assert fig.held_notices == 1  # still only the unserved notice for the coordinators
+
+
+@pytest.mark.asyncio
 async def test_digest_per_cooperative_and_per_employer(data):
     fig = await digest_of(data.runtime, THURSDAY)
     # coop-b had nothing today, so it is left out
@@ -259,14 +275,16 @@ async def test_digest_fund_and_its_run_out_date(data):
     assert (fig.fund.total_cents, fig.fund.reserved_cents, fig.fund.committed_cents,
             fig.fund.remaining_cents) == (5000, 2000, 3000, 0)
     assert fig.fund.committed_in_period_cents == 3000  # the last 30 days
-    # reserved in 30 days 10 + 20 + 20 €, nothing released: used up, so "today"
-    assert fig.runway == Runway(daily_cents=167, runs_out_on=THURSDAY)
+    # reserved 10 + 20 + 20 € since Wednesday (2 days), nothing released: used up, so "today"
+    wednesday = date(2026, 11, 25)
+    assert fig.runway == Runway(daily_cents=2500, runs_out_on=THURSDAY, since=wednesday)
     async with transaction(data.runtime.sessions) as session:
         await session.exec(update(Fund).values(total_cents=12345))
     fig = await digest_of(data.runtime, THURSDAY)
-    # 73.45 € left at 50 € per 30 days: 44.07 days, so the 45th day from today
+    # 73.45 € left at 25 € a day: 2.94 days, so the 3rd day from today
     assert fig.fund.remaining_cents == 7345
-    assert fig.runway == Runway(daily_cents=167, runs_out_on=date(2027, 1, 10))
+    assert fig.runway == Runway(daily_cents=2500, runs_out_on=date(2026, 11, 29),
+                                since=wednesday)
 
 
 @pytest.mark.asyncio
@@ -366,11 +384,52 @@ async def test_a_single_day_period_is_that_local_day(data):
 
 def test_runway_rounds_up_and_needs_spending():
     today = date(2026, 11, 26)
+    since = date(2026, 10, 28)  # 30 days ending today
     assert runway(10_000, 0, 30, today) == Runway(0, None)
     assert runway(10_000, -500, 30, today) == Runway(0, None)  # more released than reserved
-    assert runway(10_000, 3_000, 30, today) == Runway(100, today + timedelta(days=100))
-    assert runway(10_001, 3_000, 30, today) == Runway(100, today + timedelta(days=101))
-    assert runway(0, 3_000, 30, today) == Runway(100, today)
+    assert runway(10_000, 3_000, 30, today) == Runway(100, today + timedelta(days=100), since)
+    assert runway(10_001, 3_000, 30, today) == Runway(100, today + timedelta(days=101), since)
+    assert runway(0, 3_000, 30, today) == Runway(100, today, since)
+    assert runway(1_000, 500, 1, today) == Runway(500, today + timedelta(days=2), today)
+
+
+def test_runway_gives_no_date_years_away():
+    today = date(2026, 11, 26)
+    # 40,000 € at 10 € a day: almost 11 years, past the horizon (and no overflow either)
+    assert runway(4_000_000, 30_000, 30, today) == Runway(
+        1000, None, date(2026, 10, 28), beyond_horizon=True)
+    assert runway(4_000_000, 1, 30, today).beyond_horizon
+    days = int(RUNWAY_HORIZON_YEARS * 365)
+    assert runway(days * 100, 3_000, 30, today).runs_out_on == today + timedelta(days=days)
+
+
+async def spend(runtime, cents: int, at: datetime, kind: str = "reserve") -> None:
+    """A movement of the fund straight in its ledger."""
+    async with transaction(runtime.sessions) as session:
+        fund_id = (await session.exec(select(Fund.id))).one()
+        session.add(LedgerEntry(fund_id=fund_id, kind=kind, amount_cents=cents, at=at))
+
+
+@pytest.mark.asyncio
+async def test_the_pace_counts_the_days_since_the_first_spending(mini):
+    """A new fund's first day: 10 € reserved today is 10 € a day, not 10 € a month."""
+    await spend(mini, 1000, rome(2026, 11, 26, 9))
+    fig = await digest_of(mini, THURSDAY)
+    # 50 € left in the fund (the ledger alone moved): 5 days at 10 € a day
+    assert fig.runway == Runway(1000, THURSDAY + timedelta(days=5), since=THURSDAY)
+    await spend(mini, 700, rome(2026, 11, 24, 23, 30))  # Tuesday: three days of spending
+    await spend(mini, 200, rome(2026, 11, 25, 12), kind="release")
+    fig = await digest_of(mini, THURSDAY)
+    assert fig.runway == Runway(500, THURSDAY + timedelta(days=10), since=date(2026, 11, 24))
+
+
+@pytest.mark.asyncio
+async def test_the_pace_looks_back_thirty_days_at_most(mini):
+    await spend(mini, 99_999, rome(2026, 9, 1, 10))  # long ago: the pace forgets it
+    await spend(mini, 1500, rome(2026, 11, 16, 10))
+    fig = await digest_of(mini, THURSDAY)
+    # 15 € over the 30 days 28/10..26/11: 50 cents a day, 100 days for the 50 € left
+    assert fig.runway == Runway(50, THURSDAY + timedelta(days=100), since=date(2026, 10, 28))
 
 
 @pytest.mark.asyncio

@@ -103,14 +103,21 @@ async def test_digest_text_of_a_day_with_nothing(mini):
     assert "📥 No requests today." in digest_text(fig, "en")
 
 
-def test_digest_text_shows_the_run_out_date():
-    fig = DigestFigures(
+FUND = FundFigures("Fondo", 4_000_000, 20_000, 1_234_550, 50_000)
+
+
+def digest_with(runway: Runway | None, fund: FundFigures = FUND) -> DigestFigures:
+    return DigestFigures(
         day=THURSDAY, received={}, waiting=Waiting(1, timedelta(minutes=95), 0),
         delivered={"errand": Delivery(3, 200, 180)},
         satisfaction=Satisfaction(sent=4, answered=3, average=13 / 3, low_scores=0),
-        fund=FundFigures("Fondo", 4_000_000, 20_000, 1_234_550, 50_000),
-        runway=Runway(daily_cents=2_500, runs_out_on=date(2027, 3, 3)),
-        cooperatives=[], employers=[], unreachable=0, held_notices=0)
+        fund=fund, runway=runway, cooperatives=[], employers=[], unreachable=0,
+        held_notices=0)
+
+
+def test_digest_text_shows_the_run_out_date():
+    fig = digest_with(Runway(daily_cents=2_500, runs_out_on=date(2026, 12, 20),
+                             since=date(2026, 10, 28)))
     italian = plain(digest_text(fig, "it"))
     assert "⏳ In attesa di un operatore: 1; l'attesa più lunga è di 1 h 35 min." in italian
     assert "✅ Servizi svolti oggi: 3, per 3 h 20 min di servizio." in italian
@@ -118,11 +125,35 @@ def test_digest_text_shows_the_run_out_date():
     assert "Punteggi bassi" not in italian
     assert ("💶 Fondo: impegnati 12.345,50 €, prenotati 200,00 €, "
             "disponibili 27.454,50 € su 40.000,00 €.") in italian
-    assert ("Al ritmo degli ultimi 30 giorni (25,00 € al giorno) il fondo si esaurirebbe "
-            "il 3 marzo 2027.") in italian
+    assert ("Al ritmo di spesa dal 28 ottobre 2026 (25,00 € al giorno) il fondo si "
+            "esaurirebbe il 20 dicembre 2026.") in italian
     english = plain(digest_text(fig, "en"))
-    assert "(€25.00 a day) the fund would run out on 3 March 2027." in english
+    assert ("At the pace of spending since 28 October 2026 (€25.00 a day) the fund would "
+            "run out on 20 December 2026.") in english
     assert "average 4.3 out of 5; surveys answered 3 of 4 (75%)." in english
+
+
+@pytest.mark.parametrize(("runway", "italian", "english"), [
+    (Runway(2_500, date(2027, 3, 3), since=THURSDAY),
+     "Al ritmo di spesa dal 26 novembre 2026 (25,00 € al giorno) il fondo basterebbe oltre "
+     "la fine del 2026: si esaurirebbe il 3 marzo 2027.",
+     "the fund would last beyond the end of 2026: it would run out on 3 March 2027."),
+    (Runway(33, None, since=THURSDAY, beyond_horizon=True),
+     "Al ritmo di spesa dal 26 novembre 2026 (0,33 € al giorno) il fondo basterebbe per più "
+     "di 5 anni.",
+     "(€0.33 a day) the fund would last more than 5 years."),
+    (None, "Nessuna spesa negli ultimi 30 giorni: nessuna data di esaurimento prevista.",
+     "No spending in the last 30 days: no run-out date in sight."),
+])
+def test_digest_text_says_sensibly_when_the_fund_lasts_long(runway, italian, english):
+    fig = digest_with(runway)
+    assert italian in plain(digest_text(fig, "it"))
+    assert english in plain(digest_text(fig, "en"))
+
+
+def test_an_exhausted_fund_is_said_so_even_with_no_recent_spending():
+    fig = digest_with(Runway(0, None), FundFigures("Fondo", 5_000, 0, 5_000, 0))
+    assert "Il fondo è esaurito: non resta nulla da prenotare." in digest_text(fig, "it")
 
 
 # --- figures for a period -----------------------------------------------------------------
@@ -330,6 +361,12 @@ TODAY = date(2026, 11, 25)  # a Wednesday
     ("dal 1/10 al 31/10", (date(2026, 10, 1), date(2026, 10, 31))),
     ("01/12-31/12", (date(2025, 12, 1), date(2025, 12, 31))),  # December is still ahead
     ("1/12/2025-31/1/2026", (date(2025, 12, 1), date(2026, 1, 31))),
+    # across New Year: the end is in the year after the start (December is still ahead)
+    ("01/12-15/01", (date(2025, 12, 1), date(2026, 1, 15))),
+    ("dal 1/12 al 15/1", (date(2025, 12, 1), date(2026, 1, 15))),
+    ("01/12-15/01/2027", (date(2026, 12, 1), date(2027, 1, 15))),
+    ("1/12/2026-15/1", (date(2026, 12, 1), date(2027, 1, 15))),
+    ("15/11-10/11", None),  # reversed within a month: not a year-long period
     ("1/1/2026-1/1/2027", (date(2026, 1, 1), date(2027, 1, 1))),  # 366 days: allowed
     ("1/1/2026-2/1/2027", None),  # 367 days
     ("1/1/2024-31/12/2024", (date(2024, 1, 1), date(2024, 12, 31))),  # a leap year: 366
@@ -344,6 +381,12 @@ TODAY = date(2026, 11, 25)  # a Wednesday
 ])
 def test_parse_period(typed, expected):
     assert parse_period(typed, TODAY) == expected
+
+
+def test_a_period_across_new_year_typed_in_january():
+    january = date(2027, 1, 10)
+    assert parse_period("01/12-15/01", january) == (date(2026, 12, 1), date(2027, 1, 15))
+    assert parse_period("20/12-05/01", january) == (date(2026, 12, 20), date(2027, 1, 5))
 
 
 def test_week_on_a_monday_is_one_day():
