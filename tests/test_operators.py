@@ -165,6 +165,11 @@ async def test_declined_by_all_escalates_then_the_coordinator_is_told(mini):
         in coordinator and "tutti gli operatori hanno rifiutato" in coordinator
     assert "Via Verdi" not in coordinator and "Giulia" not in coordinator
     assert "nessuna cooperativa è riuscita" in inbox.texts(people["worker"])
+    # the notice names nobody; the coordinator's own view says whom to get back to
+    await people["coordinator"].say("menu")
+    await people["coordinator"].press("Richieste senza cooperativa")
+    view = await people["coordinator"].press("Spesa")
+    assert "Da ricontattare: Giulia, dipendente di Datore" in view and "Via Verdi" not in view
     async with transaction(mini.sessions) as session:
         events = await store.events_of(session, request.id)
     reasons = " | ".join(e.reason for e in events)

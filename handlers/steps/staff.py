@@ -9,7 +9,14 @@ from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
 from models import fund, jobs
 from models.base import RequestStatus, Role
-from models.tables import Municipality, Person, Service, ServiceRequest, WorkerFundUse
+from models.tables import (
+    Municipality,
+    Organisation,
+    Person,
+    Service,
+    ServiceRequest,
+    WorkerFundUse,
+)
 
 LIST_LIMIT = 15
 
@@ -96,6 +103,12 @@ class CoordinatorJobView(Step):
         if request is None or turn.person.role != Role.COORDINATOR:
             return Prompt(turn.t("mine.not_found"))
         parts = [await job_text(turn, request)]
+        if request.status == RequestStatus.UNSERVED:  # the office gets back to the worker
+            worker = await turn.session.get(Person, request.worker_id)
+            employer = await turn.session.get(Organisation, worker.organisation_id) \
+                if worker and worker.organisation_id else None
+            parts.append(turn.t("coord.unserved_worker", name=worker.first_name or "—",
+                                employer=employer.name if employer else "—"))
         if request.complaint_at is not None:
             parts.append(turn.t("coord.complaint", message=request.complaint or ""))
             for message in await jobs.transcript(turn.session, request, turn.person):
