@@ -210,6 +210,21 @@ async def test_stop_opts_out_and_start_opts_back_in(runtime, web, clock):
     assert "Non riceverai più" in await phone.say("annulla iscrizione")
     assert (await identity(runtime, GIULIA)).opted_out_at is not None
     assert "di nuovo attivi" in await phone.say("START")
+    assert "Non riceverai più" in await phone.say("Annulla l'iscrizione")
+    assert "di nuovo attivi" in await phone.say("start")
+
+
+@pytest.mark.asyncio
+async def test_a_quick_reply_payload_is_a_pressed_choice(runtime, web):
+    """A quick-reply button (ButtonPayload, Body empty) carries one of our choice tokens."""
+    phone = Phone(web, GIULIA)
+    await enrol_on_whatsapp(phone, runtime)
+    async with transaction(runtime.sessions) as session:
+        conversation = (await session.exec(select(Conversation))).one()
+    new_request = next(c for c in conversation.choices if "Nuova richiesta" in c["label"])
+    text = await phone.say("", ButtonPayload=new_request["token"], ButtonText="Nuova richiesta")
+    assert "Di che cosa hai bisogno" in text
+    assert "non è più valida" in await phone.say("", ButtonPayload=new_request["token"])
 
 
 @pytest.mark.asyncio

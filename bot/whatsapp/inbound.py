@@ -33,7 +33,8 @@ from models.whatsapp import language_of, note_inbound, opt_in, opt_out
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "annulla iscrizione"}
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "annulla iscrizione", "annulla l iscrizione",
+              "cancella iscrizione"}
 START_WORDS = {"start", "unstop"}
 TEXT_TYPES = {"text", "button", "interactive"}  # Twilio's MessageType for readable messages
 ATTEMPTS = 3
@@ -51,6 +52,7 @@ class InboundMessage:
     profile_name: str | None = None
     text_only_refused: bool = False  # a photo, a voice note, a location…
     opt_out_type: str | None = None  # Twilio's Advanced Opt-Out: STOP, START, HELP
+    payload: str | None = None  # a quick-reply button's payload: one of our choice tokens
 
 
 def parse(form: Mapping[str, str]) -> InboundMessage:
@@ -70,7 +72,8 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
     not_text = ((media.isdigit() and int(media) > 0) or "Latitude" in form
                 or (kind != "" and kind not in TEXT_TYPES))
     body = form.get("Body") or form.get("ButtonText") or ""
-    return InboundMessage(sid=sid, phone=phone, text=body,
+    payload = (form.get("ButtonPayload") or "").strip()[:64] or None
+    return InboundMessage(sid=sid, phone=phone, text=body, payload=payload,
                           profile_name=(form.get("ProfileName") or None),
                           text_only_refused=not_text,
                           opt_out_type=(form.get("OptOutType") or "").upper() or None)
@@ -97,6 +100,10 @@ async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMess
         await note_inbound(session, identity, now)
         return [Reply(catalogue_text(await language_of(session, identity),
                                      "channel.text_only"))]
+    if message.payload:  # a pressed quick-reply button: the same path as Telegram's buttons
+        return await dialogue.handle_in(session, Incoming(
+            CHANNEL, message.phone, payload=message.payload,
+            display_name=message.profile_name))
     return await dialogue.handle_in(session, Incoming(
         CHANNEL, message.phone, text=message.text, display_name=message.profile_name))
 
