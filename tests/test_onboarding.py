@@ -119,3 +119,16 @@ async def test_linking_a_second_chat_makes_one_person(runtime):
             ChatIdentity.person_id.is_not(None)))).all()
     assert {c.channel for c in chats} == {"console", "telegram"}
     assert len({c.person_id for c in chats}) == 1
+
+
+@pytest.mark.asyncio
+async def test_guessing_codes_is_stopped_after_five_wrong_ones(runtime, clock):
+    """Link codes have six digits: a chat may not try them by the thousand."""
+    chat = Chatter(runtime, "+393330000077")
+    for guess in ("123456", "234567", "ABCDEFGH", "345678", "456789"):
+        assert "non è valido" in await chat.say(guess)
+    code = await new_code(runtime)
+    assert "Troppi codici non validi" in await chat.say(code)  # even a right one, for now
+    assert await people(runtime) == []
+    clock.advance(minutes=61)
+    assert "In che lingua" in await chat.say(code)

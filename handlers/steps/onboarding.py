@@ -2,6 +2,7 @@
 an optional gender for the programme's indicators)."""
 
 import re
+from datetime import datetime, timedelta
 
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from models.base import Role
@@ -15,6 +16,24 @@ from models.people import (
 
 NAME = re.compile(r"^[^\W\d_]+(?:[ '’-][^\W\d_]+)*$")
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
+
+
+MAX_WRONG_CODES = 5  # per chat and window: six-digit link codes must not be guessable
+WRONG_CODES_WINDOW_MINUTES = 60
+
+
+def _recent_wrong_codes(turn: Turn) -> list[str]:
+    since = turn.now - timedelta(minutes=WRONG_CODES_WINDOW_MINUTES)
+    return [at for at in turn.data.get("wrong_codes", [])
+            if datetime.fromisoformat(at) > since]
+
+
+def too_many_wrong_codes(turn: Turn) -> bool:
+    return len(_recent_wrong_codes(turn)) >= MAX_WRONG_CODES
+
+
+def note_wrong_code(turn: Turn) -> None:
+    turn.remember(wrong_codes=[*_recent_wrong_codes(turn), turn.now.isoformat()])
 
 
 @step
@@ -36,9 +55,13 @@ class Welcome(Step):
         return Stay()
 
     async def typed(self, turn: Turn, text: str) -> Next:
+        if too_many_wrong_codes(turn):
+            turn.say("onboarding.too_many_attempts", minutes=WRONG_CODES_WINDOW_MINUTES)
+            return Stay()
         if looks_like_link_code(text):
             person = await use_link_code(turn.session, turn.identity, text, turn.now)
             if person is None:
+                note_wrong_code(turn)
                 turn.say("link.invalid")
                 return Stay()
             turn.person = person
@@ -46,6 +69,7 @@ class Welcome(Step):
             return Home()
         code = await find_valid_code(turn.session, text, turn.now)
         if code is None:
+            note_wrong_code(turn)
             turn.say("onboarding.code_invalid")
             return Stay()
         turn.remember(code=normalise_code(text), role=code.role)
