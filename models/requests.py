@@ -155,12 +155,19 @@ async def move(session: AsyncSession, request: ServiceRequest, actor_id: int, da
 
 
 async def requests_of(session: AsyncSession, worker_id: int, *, open_only: bool = False,
-                      limit: int = 10) -> list[ServiceRequest]:
-    query = select(ServiceRequest).where(ServiceRequest.worker_id == worker_id)
-    if open_only:
-        query = query.where(ServiceRequest.status.in_(RequestStatus.open()))
-    query = query.order_by(ServiceRequest.starts_at.desc()).limit(limit)
-    return list((await session.exec(query)).all())
+                      limit: int = 15) -> list[ServiceRequest]:
+    """A worker's requests, at most `limit`: the open ones first, soonest first, then
+    (unless `open_only`) the ended ones, latest first."""
+    mine = select(ServiceRequest).where(ServiceRequest.worker_id == worker_id)
+    open_ones = list((await session.exec(
+        mine.where(ServiceRequest.status.in_(RequestStatus.open()))
+        .order_by(ServiceRequest.starts_at).limit(limit))).all())
+    if open_only or len(open_ones) >= limit:
+        return open_ones
+    ended = (await session.exec(
+        mine.where(ServiceRequest.status.not_in(RequestStatus.open()))
+        .order_by(ServiceRequest.starts_at.desc()).limit(limit - len(open_ones)))).all()
+    return [*open_ones, *ended]
 
 
 async def events_of(session: AsyncSession, request_id: int) -> list[RequestEvent]:

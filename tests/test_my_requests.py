@@ -105,3 +105,23 @@ async def test_typing_annulla_on_a_request_asks_why_and_another_reason_is_typed(
     assert "annullata: Trasloco anticipato" in reasons
     await chat.say("annulla")  # at the main menu «annulla» is the command again
     assert any("Nuova richiesta" in label for label in chat.labels)
+
+
+@pytest.mark.asyncio
+async def test_open_requests_come_first_soonest_first_however_many_ended_ones(runtime):
+    from datetime import date, time
+
+    from models import requests as store
+    from tests.support import make_person
+    from tests.test_routing import book
+
+    worker = await make_person(runtime, "koala")
+    booked = [await book(runtime, worker.id, "babysitting", "Crema", date(2026, 12, day),
+                         time(18)) for day in (1, 2, 3, 4, 5)]
+    async with transaction(runtime.sessions) as session:
+        for confirmation in booked[3:]:  # the two latest are cancelled
+            request = await session.get(ServiceRequest, confirmation.request.id)
+            await store.cancel(session, request, worker.id, "prova", runtime.clock())
+        listed = await store.requests_of(session, worker.id, limit=4)
+    assert [r.starts_at.day for r in listed] == [1, 2, 3, 5]
+    assert [r.status for r in listed][:3] == [RequestStatus.PENDING] * 3
