@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
 from bot import console
@@ -40,8 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     except migrate.NotMigrated as problem:
         print(problem, file=sys.stderr)
         return 2
+    except (ArgumentError, OperationalError, InterfaceError, OSError) as problem:
+        # a mistyped DATABASE_URL, an unwritable SQLite path, a database that is not there
+        print(f"Cannot use the database at DATABASE_URL: {_first_line(problem)}\n"
+              "Check DATABASE_URL (see .env.example) and that the database is reachable.",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _first_line(problem: Exception) -> str:
+    text = str(getattr(problem, "orig", None) or problem).strip()
+    return text.splitlines()[0] if text else type(problem).__name__
 
 
 def build_parser() -> argparse.ArgumentParser:

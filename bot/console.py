@@ -84,7 +84,8 @@ async def chat(runtime, phone: str, source: TextIO = sys.stdin,
     interactive = source.isatty()
     dispatcher = runtime.dispatcher()
     await dispatcher.run_once()
-    first = await runtime.dialogue.handle(Incoming("console", phone, text="menu"))
+    # where this chat was left (a half-written request goes on), not the main menu
+    first = await runtime.dialogue.handle(Incoming("console", phone, resume=True))
     for reply in first:
         show(reply, DEFAULT_LANGUAGE, write)
     await show_inbox(runtime, phone, write)  # last, so that a number answers a notice

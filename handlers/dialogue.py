@@ -109,6 +109,8 @@ async def _conversation_for(session: AsyncSession, identity_id: int,
 
 async def _interpret(turn: Turn, incoming: Incoming) -> Next:
     current = STEPS.get(turn.conversation.step) or STEPS[HOME if turn.person else WELCOME]
+    if incoming.resume:
+        return Stay()
     if incoming.payload is not None:
         value = await _resolve(turn, incoming.payload)
         if value is None:

@@ -13,6 +13,7 @@ class Incoming:
     payload: str | None = None
     display_name: str | None = None
     language_hint: str | None = None
+    resume: bool = False  # no message: show the current step again (a console restarted)
 
 
 @dataclass(frozen=True)

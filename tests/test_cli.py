@@ -62,11 +62,16 @@ def test_a_whole_story_at_the_terminal(ready):
     """A worker enrols and books; the coordinator, enrolled later, finds the notice."""
     code = intempo(ready, "enroll", "--org", "ali", "--role", "worker").stdout.strip()
     script = "\n".join([code, "Italiano", "accetto", "Marco", "Uomo", "nuova richiesta",
-                        "anziani", "compagnia", "Ricengo", "2", "1", "Via Roma 3",
-                        "nessuna", "conferma"]) + "\n"
-    worker = intempo(ready, "chat", "--as", "333 111 2222", stdin=script)
+                        "anziani"]) + "\n"
+    first = intempo(ready, "chat", "--as", "333 111 2222", stdin=script)
+    assert first.returncode == 0, first.stderr
+    assert "Fatto, Marco" in first.stdout
+    # the terminal closed half-way: the next chat goes on where it was
+    rest = "\n".join(["compagnia", "Ricengo", "2", "1", "Via Roma 3", "nessuna",
+                      "conferma"]) + "\n"
+    worker = intempo(ready, "chat", "--as", "333 111 2222", stdin=rest)
     assert worker.returncode == 0, worker.stderr
-    assert "Fatto, Marco" in worker.stdout
+    assert worker.stdout.lstrip().startswith("Quale servizio")
     assert "Prezzo: 32,00 €" in worker.stdout
     assert "Paga il fondo IN...TEMPO: 22,40 €" in worker.stdout
     assert "confermata e affidata a Iride" in worker.stdout
@@ -104,3 +109,13 @@ def test_export_indicators_and_a_persons_own_data(ready):
     assert erased.returncode == 0, erased.stderr
     gone = intempo(ready, "person", "export", "--phone", "+39 333 111 2222")
     assert gone.returncode == 1
+
+
+@pytest.mark.parametrize("url", ["not a url", "sqlite:////no/such/folder/intempo.db"])
+def test_a_database_that_cannot_be_used_is_a_clear_message(tmp_path, url):
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Cannot use the database at DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
