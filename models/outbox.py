@@ -35,9 +35,11 @@ async def queue_for_role(session: AsyncSession, role: Role, *, kind: str,
     for person in people:
         await queue_notice(session, person_id=person.id, kind=kind, params=params,
                            dedupe_key=f"{dedupe_key}:{person.id}", now=now)
-    if not people:
+    if not people:  # handed over to the first person enrolled with the role
+        held_for = params if organisation_id is None \
+            else {**params, "organisation_id": organisation_id}
         await queue_notice(session, person_id=None, audience=str(role), kind=kind,
-                           params=params, dedupe_key=f"{dedupe_key}:held", now=now)
+                           params=held_for, dedupe_key=f"{dedupe_key}:held", now=now)
     return len(people)
 
 

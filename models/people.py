@@ -101,7 +101,7 @@ async def enrol(session: AsyncSession, identity: ChatIdentity, code: str, *, fir
         raise CodeRace()
     identity.person_id = person.id
     session.add(identity)
-    if person.role == Role.COORDINATOR:
+    if person.role in (Role.COORDINATOR, Role.OPERATOR):
         await _hand_over_held_notices(session, person)
     return person
 
@@ -110,13 +110,17 @@ class CodeRace(RuntimeError):
     """Two chats used the same code at the same instant; the loser's transaction rolls back."""
 
 
-async def _hand_over_held_notices(session: AsyncSession, coordinator: Person) -> None:
-    """Notices queued for 'the coordinator' before anyone was one now go to this person."""
+async def _hand_over_held_notices(session: AsyncSession, person: Person) -> None:
+    """Notices queued for a role before anyone had it (the coordinator; a cooperative's
+    operators, e.g. a low score's alert) now go to this person, the first to have it."""
     held = await session.exec(select(Notice).where(
-        Notice.status == NoticeStatus.HELD, Notice.audience == Role.COORDINATOR,
+        Notice.status == NoticeStatus.HELD, Notice.audience == person.role,
         Notice.person_id.is_(None)))
     for notice in held.all():
-        notice.person_id = coordinator.id
+        if person.role == Role.OPERATOR \
+                and notice.params.get("organisation_id") != person.organisation_id:
+            continue
+        notice.person_id = person.id
         notice.status = NoticeStatus.PENDING
         session.add(notice)
 

@@ -328,3 +328,23 @@ async def test_a_dispatcher_dying_mid_pass_has_recorded_what_it_sent(mini, clock
     assert await Dispatcher(mini.sessions, {"console": sender}, clock=clock).run_once() == 1
     assert [text for _, text in stalling.sent + sender.sent] == [
         "avviso 0", "avviso 1"]  # each sent once
+
+
+@pytest.mark.asyncio
+async def test_held_for_a_cooperative_until_one_of_its_operators_enrols(mini):
+    """E.g. a low score for a cooperative whose operators have all left the bot."""
+    from models.outbox import queue_for_role
+    from models.tables import Organisation
+
+    async with transaction(mini.sessions) as session:
+        coop_b = (await session.exec(select(Organisation).where(
+            Organisation.code == "coop-b"))).one()
+        await queue_for_role(session, Role.OPERATOR, kind="operator.low_score",
+                             params={"request_id": 1, "score": 1}, dedupe_key="low-coop:1",
+                             now=mini.clock(), organisation_id=coop_b.id)
+    await enrolled(mini, "+393334440011", org="coop-a", role=Role.OPERATOR, name="Luca")
+    [held] = await notices(mini)
+    assert (held.status, held.person_id) == (NoticeStatus.HELD, None)  # not coop-a's
+    await enrolled(mini, "+393334440012", org="coop-b", role=Role.OPERATOR, name="Ivo")
+    [handed] = await notices(mini)
+    assert handed.status == NoticeStatus.PENDING and handed.person_id is not None
