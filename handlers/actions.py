@@ -10,7 +10,7 @@ from handlers.steps.survey import record_score
 from models import surveys
 from models.base import RequestStatus
 from models.offers import NotAllowed
-from models.requests import own_request
+from models.requests import confirm_attendance, own_request
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ async def _reminder(turn: Turn, verb: str, request_id: int) -> Next:
         return Home()
     turn.remember(request_id=request.id)
     if verb == "ok":
+        await confirm_attendance(turn.session, request, turn.person, turn.now)
         turn.say("reminder.thanks")
         return Home()
     if verb == "move":

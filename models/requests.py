@@ -113,6 +113,19 @@ async def cancel(session: AsyncSession, request: ServiceRequest, actor_id: int, 
     return True
 
 
+async def confirm_attendance(session: AsyncSession, request: ServiceRequest, worker: Person,
+                             now: datetime) -> None:
+    """The worker confirmed from a reminder that the service is still wanted: an event on
+    the request, and the operator who took it is told (once)."""
+    await record(session, request, worker.id, request.status, request.status,
+                 "confermata dal lavoratore dopo il promemoria", now)
+    if request.operator_id is not None:
+        await queue_notice(session, person_id=request.operator_id,
+                           kind="operator.worker_confirmed", params={"request_id": request.id},
+                           dedupe_key=f"worker-confirmed:{request.id}:{request.starts_at:%Y%m%d%H%M}",
+                           now=now)
+
+
 class NotMovable(Exception):
     """The request is no longer in a status that can be moved (done, cancelled)."""
 

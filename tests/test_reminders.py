@@ -145,3 +145,25 @@ async def test_one_tap_from_the_reminder(mini, clock):
     assert request.status == RequestStatus.CANCELLED
     other = await enrolled(mini, "+393336660002", org="employer", name="Marco")
     assert "non è più valida" in await other.send_payload(reminder.choices[2].payload)
+
+
+@pytest.mark.asyncio
+async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
+    from models.tables import Notice, RequestEvent
+    from tests.test_operators import taken_by_luca
+
+    people, inbox = await taken_by_luca(mini)
+    clock.set_local(2026, 11, 25, 10, 30)  # 24 hours before Thursday 10:00
+    await reminders_now(mini)
+    await deliver(mini, inbox)
+    reminder = inbox.received[people["worker"].external_id][-1]
+    assert "Grazie della conferma" in await people["worker"].send_payload(
+        reminder.choices[0].payload)
+    await people["worker"].send_payload(reminder.choices[0].payload)  # pressed twice
+    await deliver(mini, inbox)
+    assert inbox.texts(people["Luca"]).count("Il lavoratore ha confermato il lavoro n. 1") == 1
+    async with transaction(mini.sessions) as session:
+        reasons = (await session.exec(select(RequestEvent.reason))).all()
+        told = (await session.exec(select(Notice).where(
+            Notice.kind == "operator.worker_confirmed"))).all()
+    assert "confermata dal lavoratore dopo il promemoria" in reasons and len(told) == 1
