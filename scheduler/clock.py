@@ -103,8 +103,8 @@ def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
         "surveys": (jobs.run_surveys, IntervalTrigger(minutes=5, timezone=zone)),
         "retention": (jobs.retention, CronTrigger(hour=3, minute=30, timezone=zone)),
     }
-    for job_id, job in (extra or {}).items():
-        plan[job_id] = (job, IntervalTrigger(minutes=10, timezone=zone))
+    for job_id, job in (extra or {}).items():  # cheap checks: on time to the minute
+        plan[job_id] = (job, every_minute)
     for job_id, (job, trigger) in plan.items():
         scheduler.add_job(_logged(job_id, job), trigger, args=[ctx], id=job_id,
                           name=job_id, replace_existing=True, coalesce=True,

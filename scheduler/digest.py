@@ -48,5 +48,5 @@ async def queue_digests(ctx: jobs.JobContext) -> list[date]:
 
 
 def clock_extras() -> dict:
-    """Jobs checked every ten minutes beside the fixed ones."""
+    """Jobs checked every minute beside the fixed ones (the digest: one row read)."""
     return {"digest": queue_digests}
