@@ -72,10 +72,18 @@ async def stop(*tasks: asyncio.Task) -> None:
 
 @pytest.mark.asyncio
 async def test_run_clock_standby_takes_over_when_the_leader_stops(pg_runtime, started):
-    leader, standby = clock_task(pg_runtime), clock_task(pg_runtime)
+    both = clock_task(pg_runtime), clock_task(pg_runtime)
+    await until(lambda: len(started) >= 1)
+    await asyncio.sleep(0.5)
+    assert len(started) == 1  # two clocks started at once: one runs
+    await stop(*both)
+    started.clear()
+    leader = clock_task(pg_runtime)
+    await until(lambda: len(started) == 1)  # (started first, so that it is the one leading)
+    standby = clock_task(pg_runtime)
     try:
         await asyncio.sleep(0.5)
-        assert len(started) == 1  # two clocks started at once: one runs
+        assert len(started) == 1  # a second clock started: it stands by
         await stop(leader)
         await until(lambda: len(started) == 2)  # the standby took over
     finally:
