@@ -252,3 +252,15 @@ async def test_a_typed_date_is_read_as_a_date_not_as_a_day_button(runtime, clock
     assert "A che ora, venerdì 11 dicembre" in await chat.say("venerdì 11")
     await chat.say("indietro")
     assert "A che ora" in await chat.say("2")  # a bare number is still a button's
+
+
+@pytest.mark.asyncio
+async def test_today_too_late_says_why_instead_of_fully_booked(runtime, clock):
+    clock.set_local(2026, 11, 25, 17, 30)  # Spesa in Crema ends at 19:00: nothing 2 h ahead
+    chat = await enrolled(runtime, WORKER, org="koala")
+    await chat.press("Nuova richiesta")
+    await chat.press("Commissioni")
+    await chat.press("Spesa")
+    await chat.say("Crema")
+    text = await chat.say("oggi")
+    assert "Per oggi è tardi" in text and "almeno 2 ore" in text

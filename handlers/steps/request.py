@@ -15,7 +15,7 @@ from handlers.matching import fold
 from models import fund
 from models import requests as store
 from models.base import Category
-from models.calendar import Availability, availability, is_holiday, local
+from models.calendar import MIN_LEAD, Availability, availability, is_holiday, local
 from models.tables import Municipality, Offering, Service, ServiceRequest
 
 MAX_ADDRESS, MAX_NOTES = 200, 500
@@ -214,6 +214,8 @@ def day_is_open(turn: Turn, slots: Availability, day: date) -> bool:
         turn.say("req.day_holiday", day=shown)
     elif not any(day.isoweekday() in o.weekdays for o in slots.offerings):
         turn.say("req.day_not_offered", day=shown)
+    elif day == local(turn.now).date():  # what is left of today is within the notice needed
+        turn.say("req.day_too_soon", hours=int(MIN_LEAD.total_seconds() // 3600))
     else:
         turn.say("req.day_full", day=shown)
     return False
