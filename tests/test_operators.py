@@ -205,22 +205,28 @@ def test_working_minutes_skip_nights_sundays_and_holidays():
     assert add_working_minutes(rome(2026, 3, 28, 19, 45), 30) == rome(2026, 3, 30, 8, 15)
 
 
-@pytest.mark.asyncio
-async def test_many_operators_accept_at_once_one_wins_on_postgres(pg_mini):
-    worker = await make_person(pg_mini, "employer")
-    operators = [await make_person(pg_mini, "coop-a", Role.OPERATOR, f"Op{n}")
-                 for n in range(8)]
-    await book(pg_mini, worker.id, "spesa", "Alfa", THURSDAY, time(9))
-    async with transaction(pg_mini.sessions) as session:
+async def all_answer_at_once(runtime, how_many: int, answer) -> tuple[list, list[str]]:
+    """`how_many` operators of Cooperativa A, each with an offer of one job, all giving
+    `answer` (offers.accept or offers.decline) at the same moment; their outcomes."""
+    worker = await make_person(runtime, "employer")
+    operators = [await make_person(runtime, "coop-a", Role.OPERATOR, f"Op{n}")
+                 for n in range(how_many)]
+    await book(runtime, worker.id, "spesa", "Alfa", THURSDAY, time(10))
+    async with transaction(runtime.sessions) as session:
         open_offers = {o.operator_id: o.id for o in (await session.exec(select(Offer))).all()}
-    assert len(open_offers) == 8
+    assert len(open_offers) == how_many
 
     async def press(operator):
-        async with transaction(pg_mini.sessions) as session:
-            return (await offers.accept(session, open_offers[operator.id], operator,
-                                        pg_mini.clock())).outcome
+        async with transaction(runtime.sessions) as session:
+            return (await answer(session, open_offers[operator.id], operator,
+                                 runtime.clock())).outcome
 
-    outcomes = await asyncio.gather(*(press(o) for o in operators))
+    return operators, await asyncio.gather(*(press(o) for o in operators))
+
+
+@pytest.mark.asyncio
+async def test_many_operators_accept_at_once_one_wins_on_postgres(pg_mini):
+    operators, outcomes = await all_answer_at_once(pg_mini, 8, offers.accept)
     assert outcomes.count("won") == 1
     assert set(outcomes) <= {"won", "taken", "closed"}
     request = await the_request(pg_mini)
@@ -231,6 +237,20 @@ async def test_many_operators_accept_at_once_one_wins_on_postgres(pg_mini):
         assigned = (await session.exec(select(Notice).where(
             Notice.kind == "worker.assigned"))).all()
     assert statuses.count("accepted") == 1 and len(assigned) == 1
+
+
+async def open_the_request(worker: Chatter) -> str:
+    """The worker opens their request from the main menu."""
+    await worker.say("menu")
+    await worker.press("Le mie richieste")
+    return await worker.press("Spesa")
+
+
+async def move_to(worker: Chatter, when: str) -> str:
+    await open_the_request(worker)
+    await worker.press("Sposta")
+    await worker.say(when)
+    return await worker.press("Sì, sposta")
 
 
 async def taken_by_luca(mini):
@@ -262,9 +282,7 @@ async def test_release_goes_back_to_colleagues_and_the_worker_is_told(mini):
 async def test_worker_cancels_a_taken_job_and_the_operator_is_told(mini):
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
+    await open_the_request(worker)
     assert "Operatore: Luca" in worker.last.text
     await worker.press("Annulla la richiesta")
     await worker.press("Non mi serve più")
@@ -276,12 +294,7 @@ async def test_worker_cancels_a_taken_job_and_the_operator_is_told(mini):
 async def test_a_move_is_offered_to_the_same_operator_then_to_colleagues(mini):
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
-    await worker.press("Sposta")
-    await worker.say("venerdì alle 11")
-    assert "spostata e affidata a Cooperativa A" in await worker.press("Sì, sposta")
+    assert "spostata e affidata a Cooperativa A" in await move_to(worker, "venerdì alle 11")
     await deliver(mini, inbox)
     move_offer = inbox.received[people["Luca"].external_id][-1]
     assert "spostato dal lavoratore a venerdì 27 novembre, 11:00" in move_offer.text
@@ -295,9 +308,7 @@ async def test_a_move_is_offered_to_the_same_operator_then_to_colleagues(mini):
 async def test_relay_both_ways_then_closed_after_completion(mini):
     people, inbox = await taken_by_luca(mini)
     worker, luca = people["worker"], people["Luca"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
+    await open_the_request(worker)
     assert "per Luca" in await worker.press("Scrivi all'operatore")
     assert "inoltrato" in await worker.say("Il citofono è rotto, chiamami dal cancello")
     await luca.press("Scrivi al lavoratore")
@@ -312,9 +323,7 @@ async def test_relay_both_ways_then_closed_after_completion(mini):
     await luca.press("Spesa")
     await luca.press("Fatto")
     await luca.say("60")
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
+    await open_the_request(worker)
     assert "💬 Scrivi all'operatore" not in worker.labels
     async with transaction(mini.sessions) as session:
         request = await session.get(ServiceRequest, 1)
@@ -328,9 +337,7 @@ async def test_relay_both_ways_then_closed_after_completion(mini):
 async def test_the_coordinator_reads_a_relay_only_after_a_complaint(mini):
     people, inbox = await taken_by_luca(mini)
     worker, coordinator = people["worker"], people["coordinator"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
+    await open_the_request(worker)
     await worker.press("Scrivi all'operatore")
     await worker.say("A che ora arrivi?")
     async with transaction(mini.sessions) as session:
@@ -338,9 +345,7 @@ async def test_the_coordinator_reads_a_relay_only_after_a_complaint(mini):
         paola = (await session.exec(select(Person).where(Person.first_name == "Paola"))).one()
         with pytest.raises(offers.NotAllowed):
             await jobs.transcript(session, request, paola)
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
+    await open_the_request(worker)
     await worker.press("Segnala un problema")
     assert "arrivata al coordinamento" in await worker.say("Nessuno mi ha risposto")
     await deliver(mini, inbox)
@@ -450,12 +455,8 @@ async def test_a_stale_offer_view_says_a_colleague_took_it(mini):
 async def test_a_move_to_a_slot_of_another_cooperative_tells_the_operator(mini):
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
-    await worker.press("Sposta")
-    await worker.say("sabato alle 15")  # only Cooperativa B works on Saturdays
-    assert "Cooperativa B" in await worker.press("Sì, sposta")
+    # only Cooperativa B works on Saturdays
+    assert "Cooperativa B" in await move_to(worker, "sabato alle 15")
     await deliver(mini, inbox)
     assert "non è più tra i tuoi lavori" in inbox.texts(people["Luca"])
     assert "Nuovo lavoro n. 1" in inbox.texts(people["Ivo"])
@@ -467,12 +468,7 @@ async def test_a_move_to_a_slot_of_another_cooperative_tells_the_operator(mini):
 async def test_an_unanswered_move_goes_to_the_colleagues_not_to_another_cooperative(mini):
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
-    await worker.say("menu")
-    await worker.press("Le mie richieste")
-    await worker.press("Spesa")
-    await worker.press("Sposta")
-    await worker.say("venerdì alle 11")
-    await worker.press("Sì, sposta")
+    await move_to(worker, "venerdì alle 11")
     async with transaction(mini.sessions) as session:
         assert await offers.escalate_overdue(session, mini.clock.advance(minutes=61)) == 1
     await deliver(mini, inbox)
@@ -493,18 +489,7 @@ async def test_events_record_the_status_left_and_the_status_reached(mini):
 
 @pytest.mark.asyncio
 async def test_the_last_two_declines_at_once_still_escalate_on_postgres(pg_mini):
-    worker = await make_person(pg_mini, "employer")
-    operators = [await make_person(pg_mini, "coop-a", Role.OPERATOR, f"Op{n}")
-                 for n in range(2)]
-    await book(pg_mini, worker.id, "spesa", "Alfa", THURSDAY, time(10))
-    async with transaction(pg_mini.sessions) as session:
-        open_offers = {o.operator_id: o.id for o in (await session.exec(select(Offer))).all()}
-
-    async def refuse(operator):
-        async with transaction(pg_mini.sessions) as session:
-            return (await offers.decline(session, open_offers[operator.id], operator,
-                                         pg_mini.clock())).outcome
-
-    assert await asyncio.gather(*(refuse(o) for o in operators)) == ["declined", "declined"]
+    _, outcomes = await all_answer_at_once(pg_mini, 2, offers.decline)
+    assert outcomes == ["declined", "declined"]
     request = await the_request(pg_mini)
     assert request.offer_round == 2 and request.tried_provider_ids  # on to Cooperativa B
