@@ -65,14 +65,14 @@ async def test_held_for_the_coordinator_until_one_enrols_then_shown_at_the_conso
     output: list[str] = []
     await console_chat(mini, coordinator.external_id, io.StringIO("menu\n"), output.append)
     shown = plain("\n".join(output))
-    assert "Hai 1 avvisi" in shown
+    assert "Avvisi per te (1)" in shown
     assert "Richiesta n. 2 senza cooperativa: Compagnia, Gamma, lunedì 30 novembre, 10:00" \
         in shown
     [delivered] = await notices(mini)
     assert delivered.status == NoticeStatus.DELIVERED and delivered.shown_at is not None
     output.clear()
     await console_chat(mini, coordinator.external_id, io.StringIO(""), output.append)
-    assert "avvisi" not in "\n".join(output)  # shown once
+    assert "Avvisi per te" not in "\n".join(output)  # shown once
 
 
 @pytest.mark.asyncio
