@@ -132,3 +132,11 @@ async def test_guessing_codes_is_stopped_after_five_wrong_ones(runtime, clock):
     assert await people(runtime) == []
     clock.advance(minutes=61)
     assert "In che lingua" in await chat.say(code)
+
+
+@pytest.mark.asyncio
+async def test_an_operator_is_told_who_sees_their_name(runtime):
+    chat = Chatter(runtime, "+393330000088")
+    await chat.say(await new_code(runtime, "iride", Role.OPERATOR))
+    await chat.press("Italiano")
+    assert "lo vedranno i lavoratori che aiuterai" in await chat.press("Accetto")

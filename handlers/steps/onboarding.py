@@ -111,7 +111,9 @@ class FirstName(Step):
     name = "onboarding.name"
 
     async def prompt(self, turn: Turn) -> Prompt:
-        return Prompt(turn.t("onboarding.name"), hint=False)
+        role = turn.data.get("role", "worker")  # who will see the name depends on the role
+        key = "onboarding.name" if role == "worker" else f"onboarding.name_{role}"
+        return Prompt(turn.t(key), hint=False)
 
     async def typed(self, turn: Turn, text: str) -> Next:
         name = " ".join(text.split())
