@@ -5,10 +5,10 @@ twice never move a notice backwards."""
 
 from datetime import datetime
 
-from sqlmodel import or_, update
+from sqlmodel import or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import NoticeStatus
+from models.base import NoticeStatus, utcnow
 from models.outbox import release_held
 from models.tables import ChatIdentity, Notice, Person
 
@@ -60,10 +60,13 @@ async def language_of(session: AsyncSession, identity: ChatIdentity,
 
 
 async def record_delivery_status(session: AsyncSession, message_sid: str, status: str,
-                                 error_code: str | None = None) -> bool:
+                                 error_code: str | None = None, *,
+                                 unreachable: bool = False, now: datetime | None = None) -> bool:
     """Record Twilio's status for the notice sent as `message_sid`, if it moves it forward.
     One conditional UPDATE, so concurrent callbacks cannot overtake each other. Returns
-    whether a notice changed (False for unknown SIDs, unknown statuses and stale news)."""
+    whether a notice changed (False for unknown SIDs, unknown statuses and stale news).
+    `unreachable`: the failure says the number cannot get WhatsApp messages from us; the
+    chat is marked and the notice goes to the person's other chat (or waits for them)."""
     rank = PROGRESS.get(status)
     if rank is None:
         return False
@@ -83,4 +86,26 @@ async def record_delivery_status(session: AsyncSession, message_sid: str, status
         .where(Notice.provider_message_id == message_sid,
                or_(Notice.delivery_status.is_(None), Notice.delivery_status.in_(behind)))
         .values(**values))
+    if changed.rowcount and unreachable and status in NOT_ARRIVED:
+        await _try_elsewhere(session, message_sid, now or utcnow())
     return changed.rowcount > 0
+
+
+async def _try_elsewhere(session: AsyncSession, message_sid: str, now: datetime) -> None:
+    """The WhatsApp chat the notice went to cannot be reached: mark it (the digest lists
+    people unreachable everywhere) and send the notice again, to the person's other chat if
+    they have one, else when they next write."""
+    notice = (await session.exec(select(Notice).where(
+        Notice.provider_message_id == message_sid))).one()
+    chats = (await session.exec(select(ChatIdentity).where(
+        ChatIdentity.person_id == notice.person_id))).all()
+    for chat in chats:
+        if chat.channel == notice.channel:
+            chat.unreachable_at = now
+            session.add(chat)
+    elsewhere = any(chat.channel != notice.channel and chat.unreachable_at is None
+                    and chat.opted_out_at is None for chat in chats)
+    notice.status = NoticeStatus.PENDING if elsewhere else NoticeStatus.HELD
+    notice.held_reason = None if elsewhere else "unreachable"
+    notice.next_attempt_at, notice.claimed_until = now, None
+    session.add(notice)

@@ -100,11 +100,11 @@ async def test_read_after_delivered_and_never_back(runtime, web):
 async def test_a_failure_is_recorded_with_its_error_code(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "sent")
-    await report(web, "failed", error_code="63024")
+    await report(web, "failed", error_code="30008")  # Twilio's "unknown error"
     await report(web, "sent", "undelivered")  # late and repeated news change nothing
     notice = await load(runtime, notice_id)
     assert (notice.delivery_status, notice.status) == ("failed", "failed")
-    assert notice.last_error == "failed (Twilio error 63024)"
+    assert notice.last_error == "failed (Twilio error 30008)"
 
 
 @pytest.mark.asyncio
@@ -192,3 +192,22 @@ async def test_from_dispatch_to_read(runtime, clock):
             notice = (await session.exec(select(Notice))).one()
         await report(client, "sent", "delivered", "read", sid=notice.provider_message_id)
     assert (await load(runtime, notice.id)).delivery_status == "read"
+
+
+@pytest.mark.asyncio
+async def test_a_number_without_whatsapp_is_marked_and_the_other_chat_gets_the_notice(
+        runtime, web):
+    from models.tables import ChatIdentity
+
+    notice_id = await sent_notice(runtime)
+    await report(web, "failed", error_code="63003")  # no WhatsApp on this number
+    notice = await load(runtime, notice_id)
+    assert (notice.status, notice.held_reason) == ("held", "unreachable")  # no other chat
+    assert (await identity(runtime, GIULIA)).unreachable_at is not None
+    # with a Telegram chat linked, the next notice that fails this way goes there
+    async with transaction(runtime.sessions) as session:
+        person_id = (await identity(runtime, GIULIA)).person_id
+        session.add(ChatIdentity(channel="telegram", external_id="4242", person_id=person_id))
+    other = await sent_notice(runtime, sid="SM" + "6" * 32, key="n2")
+    await report(web, "undelivered", sid="SM" + "6" * 32, error_code="63024")
+    assert (await load(runtime, other)).status == "pending"  # the dispatcher tries Telegram

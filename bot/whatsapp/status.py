@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
+from bot.whatsapp.errors import UNREACHABLE
 from bot.whatsapp.signature import Refused, signed_form
 from models.db import transaction
 from models.whatsapp import record_delivery_status
@@ -33,7 +34,10 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
             return PlainTextResponse("MessageSid and MessageStatus are required",
                                      status_code=400)
         async with transaction(runtime.sessions) as session:
-            changed = await record_delivery_status(session, sid, status, error_code)
+            changed = await record_delivery_status(
+                session, sid, status, error_code,
+                unreachable=error_code is not None and error_code.isdigit()
+                and int(error_code) in UNREACHABLE, now=runtime.clock())
         log.debug("status %s for %s: %s", status, sid, "recorded" if changed else "ignored")
         return Response(status_code=200)
 
