@@ -1,13 +1,13 @@
 """What a button on a notice does: an offer's accept/decline, a reminder's confirm / move /
-cancel, a survey's score. Each action re-checks who is pressing and the current state, so
-an old or forwarded button changes nothing."""
+cancel, opening a job to close it, a survey's score. Each action re-checks who is pressing
+and the current state, so an old or forwarded button changes nothing."""
 
 import logging
 
 from handlers.flow import Go, Home, Next, Turn
 from handlers.steps.operator import answer_offer
 from handlers.steps.survey import record_score
-from models import surveys
+from models import jobs, surveys
 from models.base import RequestStatus
 from models.offers import NotAllowed
 from models.requests import confirm_attendance, own_request
@@ -25,6 +25,11 @@ async def run_action(turn: Turn, value: str) -> Next:
         if kind == "reminder":
             verb, _, request_id = rest.partition(":")
             return await _reminder(turn, verb, int(request_id))
+        if kind == "job":  # "job:open:<id>": the operator's own job, to close it
+            _, _, request_id = rest.partition(":")
+            await jobs.assigned_job(turn.session, int(request_id), turn.person, "open")
+            turn.remember(request_id=int(request_id))
+            return Go("op.job", remember=False)
         if kind == "survey":
             survey_id, _, score = rest.partition(":")
             survey = await surveys.own_survey(turn.session, int(survey_id), turn.person)

@@ -12,6 +12,8 @@ from models.outbox import queue_notice
 from models.tables import ServiceRequest
 
 STILL_USEFUL = timedelta(minutes=15)  # a reminder this close to the start is pointless
+CLOSE_NUDGE_AFTER = timedelta(hours=2)  # after a job's planned end, ask to close it
+CLOSE_NUDGE_FOR = timedelta(days=2)  # and keep asking the clock for that long, no longer
 
 
 def reminder_choices(request_id: int) -> list[dict[str, str]]:
@@ -54,5 +56,32 @@ async def queue_due_reminders(session: AsyncSession, now: datetime, offsets: lis
             await queue_notice(session, person_id=request.operator_id,
                                kind="operator.reminder", params={"request_id": request.id},
                                dedupe_key=f"{key}:operator", now=now)
+        queued += 1
+    return queued
+
+
+def close_choices(request_id: int) -> list[dict[str, str]]:
+    return [{"key": "job.open", "value": f"job:open:{request_id}"}]
+
+
+async def queue_close_nudges(session: AsyncSession, now: datetime,
+                             quiet: tuple[time, time]) -> int:
+    """Ask the operator to close a job still open two hours after its planned end: until
+    it is marked done the fund's contribution is not committed and no survey goes out.
+    Once per job (and slot), never in quiet hours."""
+    if in_window(now, quiet):
+        return 0
+    latest_start = now - CLOSE_NUDGE_AFTER
+    jobs = (await session.exec(select(ServiceRequest).where(
+        ServiceRequest.status == RequestStatus.ASSIGNED,
+        ServiceRequest.starts_at <= latest_start,
+        ServiceRequest.starts_at > latest_start - CLOSE_NUDGE_FOR))).all()
+    queued = 0
+    for job in jobs:
+        if job.starts_at + timedelta(minutes=job.duration_minutes) > latest_start:
+            continue  # not yet two hours past its end
+        await queue_notice(session, person_id=job.operator_id, kind="operator.close_job",
+                           params={"request_id": job.id}, choices=close_choices(job.id),
+                           dedupe_key=f"close:{job.id}:{job.starts_at:%Y%m%d%H%M}", now=now)
         queued += 1
     return queued

@@ -55,9 +55,12 @@ async def escalations(ctx: JobContext) -> int:
 
 
 async def send_reminders(ctx: JobContext) -> int:
+    """Reminders before a service, and the nudge to close a job after it."""
     async with transaction(ctx.sessions) as session:
-        return await reminders.queue_due_reminders(session, ctx.clock(),
-                                                   ctx.rules.reminder_hours, ctx.rules.quiet)
+        before = await reminders.queue_due_reminders(session, ctx.clock(),
+                                                     ctx.rules.reminder_hours, ctx.rules.quiet)
+        return before + await reminders.queue_close_nudges(session, ctx.clock(),
+                                                           ctx.rules.quiet)
 
 
 async def run_surveys(ctx: JobContext) -> dict[str, int]:

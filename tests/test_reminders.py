@@ -167,3 +167,25 @@ async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
         told = (await session.exec(select(Notice).where(
             Notice.kind == "operator.worker_confirmed"))).all()
     assert "confermata dal lavoratore dopo il promemoria" in reasons and len(told) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(mini, clock):
+    from tests.test_operators import taken_by_luca
+
+    people, inbox = await taken_by_luca(mini)  # Thursday 10:00, 60 minutes
+    clock.set_local(2026, 11, 26, 12, 59)
+    await reminders_now(mini)
+    await deliver(mini, inbox)
+    assert "risulta ancora aperto" not in inbox.texts(people["Luca"])
+    clock.set_local(2026, 11, 26, 13, 1)  # two hours past its planned end
+    for _ in range(3):
+        await reminders_now(mini)
+        clock.advance(minutes=1)
+    await deliver(mini, inbox)
+    luca = people["Luca"]
+    assert inbox.texts(luca).count("Il lavoro n. 1 (Spesa") == 1
+    nudge = inbox.received[luca.external_id][-1]
+    assert "Lavoro n. 1" in await luca.send_payload(nudge.choices[0].payload)
+    assert any("Fatto" in label for label in luca.labels)  # the job, ready to close
+    assert "non è più valida" in await people["Sara"].send_payload(nudge.choices[0].payload)
