@@ -56,6 +56,15 @@ async def team(runtime):
     return people
 
 
+async def offered_to_the_team(mini) -> tuple[dict, Inbox]:
+    """The team enrolled, the worker's job booked and offered to Cooperativa A."""
+    people = await team(mini)
+    inbox = Inbox()
+    await book_in_alfa(people["worker"])
+    await deliver(mini, inbox)
+    return people, inbox
+
+
 async def book_in_alfa(chat: Chatter) -> str:
     await chat.press("Nuova richiesta")
     await chat.press("Commissioni")
@@ -124,10 +133,7 @@ async def test_offer_accept_details_done(mini):
 
 @pytest.mark.asyncio
 async def test_accept_from_the_offer_button_and_a_stale_button(mini):
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
+    people, inbox = await offered_to_the_team(mini)
     [luca_offer] = inbox.received[people["Luca"].external_id]
     [sara_offer] = inbox.received[people["Sara"].external_id]
     assert [c.label for c in luca_offer.choices] == ["✅ Accetto", "❌ Rifiuto"]
@@ -143,10 +149,7 @@ async def test_accept_from_the_offer_button_and_a_stale_button(mini):
 
 @pytest.mark.asyncio
 async def test_declined_by_all_escalates_then_the_coordinator_is_told(mini):
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
+    people, inbox = await offered_to_the_team(mini)
     for name in ("Luca", "Sara"):
         offer = inbox.received[people[name].external_id][-1]
         assert "rifiutato" in await people[name].send_payload(offer.choices[1].payload)
@@ -254,10 +257,7 @@ async def move_to(worker: Chatter, when: str) -> str:
 
 
 async def taken_by_luca(mini):
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
+    people, inbox = await offered_to_the_team(mini)
     offer = inbox.received[people["Luca"].external_id][-1]
     await people["Luca"].send_payload(offer.choices[0].payload)
     await deliver(mini, inbox)
@@ -422,10 +422,7 @@ async def test_an_operator_who_joins_later_sees_the_open_job_and_can_take_it(min
 
 @pytest.mark.asyncio
 async def test_a_declined_job_is_not_listed_again_to_who_declined_it(mini):
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
+    people, inbox = await offered_to_the_team(mini)
     luca = people["Luca"]
     await luca.send_payload(inbox.received[luca.external_id][-1].choices[1].payload)
     await luca.say("menu")
@@ -438,10 +435,7 @@ async def test_a_declined_job_is_not_listed_again_to_who_declined_it(mini):
 
 @pytest.mark.asyncio
 async def test_a_stale_offer_view_says_a_colleague_took_it(mini):
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
+    people, inbox = await offered_to_the_team(mini)
     sara = people["Sara"]
     await sara.say("menu")
     await sara.press("Lavori disponibili")
