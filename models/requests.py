@@ -95,6 +95,18 @@ async def _route_or_flag(session: AsyncSession, request: ServiceRequest, service
     return (await session.get(Organisation, request.provider_id)).name
 
 
+async def flag_unmet_demand(session: AsyncSession, service_id: int, municipality_id: int,
+                            reason: str, now: datetime) -> None:
+    """A worker wanted a service where no cooperative offers it (`reason` "not_offered") or
+    none has room in the coming days ("fully_booked"): the coordinator is told, once a day
+    per service and municipality, so unmet demand is seen."""
+    place = await session.get(Municipality, municipality_id)
+    await queue_for_role(
+        session, Role.COORDINATOR, kind=f"coordinator.unmet_{reason}",
+        params={"service_id": service_id, "place": place.name},
+        dedupe_key=f"unmet:{service_id}:{municipality_id}:{local(now):%Y%m%d}", now=now)
+
+
 async def cancel(session: AsyncSession, request: ServiceRequest, actor_id: int, reason: str,
                  now: datetime) -> bool:
     day = local(request.starts_at).date()

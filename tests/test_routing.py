@@ -131,3 +131,33 @@ async def test_unserved_notice_goes_to_every_coordinator(mini):
         notices = (await session.exec(select(Notice).order_by(Notice.person_id))).all()
     assert [n.person_id for n in notices] == [c.id for c in coordinators]
     assert {n.status for n in notices} == {"pending"}
+
+
+@pytest.mark.asyncio
+async def test_a_service_missing_in_a_municipality_is_reported_to_the_coordinator(mini):
+    from tests.support import enrolled
+
+    async def ask_spesa_in_gamma(phone: str) -> str:
+        chat = await enrolled(mini, phone, org="employer")
+        await chat.press("Nuova richiesta")
+        await chat.press("Commissioni")
+        await chat.press("Spesa")
+        return await chat.say("Gamma")  # nobody offers spesa in Gamma
+
+    text = await ask_spesa_in_gamma("+393339990001")
+    assert "non è ancora disponibile a Gamma" in text and "Ho segnalato" in text
+    await ask_spesa_in_gamma("+393339990002")  # the same demand, the same day: one notice
+    async with transaction(mini.sessions) as session:
+        flagged = (await session.exec(select(Notice).where(
+            Notice.kind == "coordinator.unmet_not_offered"))).all()
+    assert len(flagged) == 1 and flagged[0].params["place"] == "Gamma"
+    assert flagged[0].status == "held"  # until a coordinator enrols
+    from models.base import Role
+    from tests.test_operators import Inbox, deliver
+
+    coordinator = await enrolled(mini, "+393339990099", org="employer",
+                                 role=Role.COORDINATOR, name="Paola")
+    inbox = Inbox()
+    await deliver(mini, inbox)
+    assert "Domanda non coperta: «Spesa» chiesto a Gamma, dove nessuna cooperativa lo offre" \
+        in inbox.texts(coordinator)

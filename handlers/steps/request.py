@@ -134,10 +134,10 @@ class PickMunicipality(Step):
         if not slots.offerings:
             turn.say("req.not_served_there", place=place.name,
                      service=service_name(service, turn.language))
-            return Stay()
+            return await _flag_unmet(turn, service, place, "not_offered")
         if not slots.open_days(turn.now, turn.settings.horizon_days):
             turn.say("req.no_days", place=place.name, days=turn.settings.horizon_days)
-            return Stay()
+            return await _flag_unmet(turn, service, place, "fully_booked")
         turn.remember(municipality_id=place.id)
         return Go("req.day")
 
@@ -184,6 +184,13 @@ class PickDay(Step):
                 return await slot_chosen(turn, when.day, when.at)
             turn.say("req.time_unavailable", time=formatting.clock(when.at, turn.language))
         return Go("req.time")
+
+
+async def _flag_unmet(turn: Turn, service: Service, place: Municipality, reason: str) -> Next:
+    """Tell the coordinator that this demand went unmet, and the worker that we did."""
+    await store.flag_unmet_demand(turn.session, service.id, place.id, reason, turn.now)
+    turn.say("req.demand_flagged")
+    return Stay()
 
 
 def read_when(turn: Turn, text: str) -> When | None:
