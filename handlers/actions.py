@@ -4,7 +4,7 @@ and the current state, so an old or forwarded button changes nothing."""
 
 import logging
 
-from handlers.flow import Go, Home, Next, Turn
+from handlers.flow import Go, Home, Next, Stay, Turn
 from handlers.steps.operator import answer_offer
 from handlers.steps.survey import record_score
 from models import jobs, surveys
@@ -16,8 +16,17 @@ log = logging.getLogger(__name__)
 
 
 async def run_action(turn: Turn, value: str) -> Next:
+    """Do what a notice's button says. An action that only records something (e.g. «Ci
+    sarò») leaves the person where they were, with their draft; one that opens a new path
+    starts it afresh."""
+    next_step = await _act(turn, value)
+    if not isinstance(next_step, Stay):
+        turn.conversation.back = []
+    return next_step
+
+
+async def _act(turn: Turn, value: str) -> Next:
     kind, _, rest = value.partition(":")
-    turn.conversation.back = []
     try:
         if kind == "offer":
             verb, _, offer_id = rest.partition(":")
@@ -46,11 +55,11 @@ async def _reminder(turn: Turn, verb: str, request_id: int) -> Next:
     if request.status not in RequestStatus.open():
         turn.say("mine.not_cancellable")
         return Home()
-    turn.remember(request_id=request.id)
     if verb == "ok":
         await confirm_attendance(turn.session, request, turn.person, turn.now)
         turn.say("reminder.thanks")
-        return Home()
+        return Stay()
+    turn.remember(request_id=request.id)
     if verb == "move":
         turn.remember(mode="move", service_id=request.service_id,
                       municipality_id=request.municipality_id)

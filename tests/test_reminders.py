@@ -189,3 +189,23 @@ async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(min
     assert "Lavoro n. 1" in await luca.send_payload(nudge.choices[0].payload)
     assert any("Fatto" in label for label in luca.labels)  # the job, ready to close
     assert "non è più valida" in await people["Sara"].send_payload(nudge.choices[0].payload)
+
+
+@pytest.mark.asyncio
+async def test_ci_saro_in_the_middle_of_a_new_request_keeps_the_draft(mini, clock):
+    from tests.test_operators import taken_by_luca
+
+    people, inbox = await taken_by_luca(mini)
+    worker = people["worker"]
+    await worker.say("menu")
+    await worker.press("Nuova richiesta")
+    await worker.press("Commissioni")
+    await worker.press("Spesa")
+    assert "Che giorno" in await worker.say("Alfa")
+    clock.set_local(2026, 11, 25, 10, 30)
+    await reminders_now(mini)
+    await deliver(mini, inbox)
+    reminder = inbox.received[worker.external_id][-1]
+    text = await worker.send_payload(reminder.choices[0].payload)
+    assert "Grazie della conferma" in text and "Che giorno" in text  # back where it was
+    assert "A quale indirizzo" in await worker.say("venerdì alle 11")  # the draft goes on
