@@ -1,6 +1,7 @@
 """What a button on a notice does: an offer's accept/decline, a reminder's confirm / move /
-cancel, opening a job to close it, a survey's score. Each action re-checks who is pressing
-and the current state, so an old or forwarded button changes nothing."""
+cancel, opening a job to close it, replying on the relay, a survey's score. Each action
+re-checks who is pressing and the current state, so an old or forwarded button changes
+nothing."""
 
 import logging
 
@@ -11,6 +12,7 @@ from models import jobs, surveys
 from models.base import RequestStatus
 from models.offers import NotAllowed
 from models.requests import confirm_attendance, own_request
+from models.tables import ServiceRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,13 @@ async def _act(turn: Turn, value: str) -> Next:
             await jobs.assigned_job(turn.session, int(request_id), turn.person, "open")
             turn.remember(request_id=int(request_id))
             return Go("op.job", remember=False)
+        if kind == "relay":  # "relay:reply:<id>": answer a message from the other side
+            _, _, request_id = rest.partition(":")
+            request = await turn.session.get(ServiceRequest, int(request_id))
+            if request is not None:
+                jobs.other_party(request, turn.person)  # NotAllowed unless a party to it
+                turn.remember(request_id=request.id)
+                return Go("relay.compose", remember=False)
         if kind == "survey":
             survey_id, _, score = rest.partition(":")
             survey = await surveys.own_survey(turn.session, int(survey_id), turn.person)

@@ -112,6 +112,7 @@ async def relay(session: AsyncSession, request: ServiceRequest, sender: Person, 
     await queue_notice(session, person_id=recipient, kind="relay.message",
                        params={"request_id": request.id, "sender": sender.first_name or "",
                                "message": message.text},
+                       choices=[{"key": "relay.reply", "value": f"relay:reply:{request.id}"}],
                        dedupe_key=f"relay:{message.id}", now=now)
     return message
 

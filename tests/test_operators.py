@@ -317,6 +317,15 @@ async def test_relay_both_ways_then_closed_after_completion(mini):
     assert "Messaggio da Giulia per la richiesta n. 1:\n«Il citofono è rotto" in inbox.texts(luca)
     assert "Messaggio da Luca" in inbox.texts(worker)
     assert "+39333" not in inbox.texts(luca) + inbox.texts(worker)
+    # the message comes with a reply button: one tap to answer
+    from_giulia = next(r for r in inbox.received[luca.external_id] if "Messaggio da" in r.text)
+    assert "Scrivi il messaggio per Giulia" in await luca.send_payload(
+        from_giulia.choices[0].payload)
+    await luca.say("Perfetto, grazie")
+    await deliver(mini, inbox)
+    assert "Perfetto, grazie" in inbox.texts(worker)
+    assert "non è più valida" in await people["Sara"].send_payload(
+        from_giulia.choices[0].payload)
     mini.clock.set_local(2026, 11, 26, 11, 30)
     await luca.say("menu")
     await luca.press("I miei lavori")
@@ -330,7 +339,7 @@ async def test_relay_both_ways_then_closed_after_completion(mini):
         worker_person = await session.get(Person, request.worker_id)
         with pytest.raises(jobs.RelayClosed):
             await jobs.relay(session, request, worker_person, "ancora?", mini.clock())
-        assert len((await session.exec(select(RelayMessage))).all()) == 2
+        assert len((await session.exec(select(RelayMessage))).all()) == 3
 
 
 @pytest.mark.asyncio
