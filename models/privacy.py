@@ -93,9 +93,11 @@ async def erase_expired(session: AsyncSession, now: datetime, days: int) -> int:
     """The nightly job: requests ended more than `days` ago lose their personal parts (see
     `_erase_request_details`); own-data files go once their link has expired. Returns how
     many requests were cleaned."""
+    cutoff = now - timedelta(days=days)
+    # ended, or never closed (unserved, or a job nobody marked done) and long past its day
     ids = list((await session.exec(select(ServiceRequest.id).where(
-        ServiceRequest.status.in_(ENDED), ServiceRequest.erased_at.is_(None),
-        ServiceRequest.updated_at <= now - timedelta(days=days)))).all())
+        or_(ServiceRequest.status.in_(ENDED), ServiceRequest.starts_at <= cutoff),
+        ServiceRequest.erased_at.is_(None), ServiceRequest.updated_at <= cutoff))).all())
     await _erase_request_details(session, ids, now)
     await session.exec(delete(Attachment).where(
         Attachment.filename.like(EXPORT_FILES), Attachment.created_at <= now - EXPORTS_KEPT))

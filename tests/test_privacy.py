@@ -284,3 +284,23 @@ async def test_a_message_not_yet_passed_on_is_withdrawn_when_its_writer_is_erase
             Notice.kind == "relay.message"))).one()
     assert (notice.status, notice.params["message"], notice.params["sender"]) == (
         NoticeStatus.FAILED, "", "")
+
+
+@pytest.mark.asyncio
+async def test_retention_also_reaches_requests_never_closed_once_long_past(mini, clock):
+    from datetime import date, time
+
+    from models.base import RequestStatus
+    from tests.support import make_person
+    from tests.test_routing import book
+
+    worker = await make_person(mini, "employer")
+    unserved = await book(mini, worker.id, "spesa", "Gamma", date(2026, 11, 26), time(10))
+    later = await book(mini, worker.id, "baby", "Alfa", date(2027, 3, 1), time(10))
+    assert unserved.request.status == RequestStatus.UNSERVED
+    async with transaction(mini.sessions) as session:
+        assert await privacy.erase_expired(session, clock.advance(days=92), 90) == 1
+        cleaned = await session.get(ServiceRequest, unserved.request.id)
+        kept = await session.get(ServiceRequest, later.request.id)
+    assert cleaned.address is None and cleaned.status == RequestStatus.UNSERVED
+    assert kept.address == "Via Roma 1"  # still to come: untouched
