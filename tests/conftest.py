@@ -157,3 +157,9 @@ async def pg_mini(postgres_url, clock):
         await load_catalog(session, read_catalog(MINI))
     yield runtime
     await runtime.close()
+
+
+@pytest.fixture(params=["mini", "pg_mini"])
+def both_minis(request):
+    """The tiny alliance on SQLite and on PostgreSQL in turn."""
+    return request.getfixturevalue(request.param)

@@ -170,7 +170,9 @@ async def test_held_when_no_chat_takes_it_and_released_when_the_person_writes(mi
 
 
 @pytest.mark.asyncio
-async def test_a_claim_of_a_dead_dispatcher_is_taken_over_after_its_lease(mini, clock):
+async def test_a_claim_of_a_dead_dispatcher_is_taken_over_after_its_lease(both_minis,
+                                                                          clock):
+    mini = both_minis
     await coordinator_with_chats(mini, ("console", "+393334440005"))
     await exhaust_gamma(mini)
     async with transaction(mini.sessions) as session:  # a dispatcher claims, then dies
@@ -348,3 +350,34 @@ async def test_held_for_a_cooperative_until_one_of_its_operators_enrols(mini):
     await enrolled(mini, "+393334440012", org="coop-b", role=Role.OPERATOR, name="Ivo")
     [handed] = await notices(mini)
     assert handed.status == NoticeStatus.PENDING and handed.person_id is not None
+
+
+@pytest.mark.asyncio
+async def test_two_dispatchers_share_the_outbox_and_send_each_notice_once_on_postgres(
+        pg_mini, clock):
+    """Production may run several workers: SKIP LOCKED claims keep them off each other."""
+    people = [await make_person(pg_mini, "employer", Role.COORDINATOR, f"C{n}")
+              for n in range(20)]
+    async with transaction(pg_mini.sessions) as session:
+        for person in people:
+            session.add(ChatIdentity(channel="console", external_id=f"+39333777{person.id:04d}",
+                                     person_id=person.id))
+            for n in range(3):
+                await queue_notice(session, person_id=person.id, kind="worker.done",
+                                   params={"number": n, "service_id": 1},
+                                   dedupe_key=f"share:{person.id}:{n}", now=clock())
+    sender = RecordingSender("console")
+
+    async def slow_send(identity, reply, notice=None):
+        await asyncio.sleep(0.001)  # let the other dispatcher run meanwhile
+        return await RecordingSender.send(sender, identity, reply, notice)
+
+    sender.send = slow_send
+    first, second = (Dispatcher(pg_mini.sessions, {"console": sender}, clock=clock, batch=15)
+                     for _ in range(2))
+    handled = 0
+    for _ in range(5):
+        handled += sum(await asyncio.gather(first.run_once(), second.run_once()))
+    assert handled == 60 and len(sender.sent) == 60
+    assert len(set(sender.sent)) == 60  # nobody got a notice twice
+    assert {n.status for n in await notices(pg_mini)} == {"sent"}

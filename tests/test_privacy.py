@@ -152,12 +152,6 @@ async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
     assert left == ["2"]
 
 
-@pytest.fixture(params=["mini", "pg_mini"])
-def both_minis(request):
-    """The tiny alliance on SQLite and on PostgreSQL (notices' params are JSON on both)."""
-    return request.getfixturevalue(request.param)
-
-
 async def person_named(runtime, name: str) -> Person:
     async with transaction(runtime.sessions) as session:
         return (await session.exec(select(Person).where(Person.first_name == name))).one()
