@@ -27,12 +27,10 @@ class ConsoleSender:
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text: the message, then its choices as a numbered list."""
+    """A reply as terminal text: the message, then its choices as a numbered list. (Notices
+    reach a console chat through its inbox, see `show_inbox`.)"""
     lines = [reply.text]
-    if reply.notice:
-        if reply.hint:
-            lines.append(f"({reply.hint})")
-    elif reply.choices:
+    if reply.choices:
         lines.append("")
         lines += [f"  {n}. {choice.label}" for n, choice in enumerate(reply.choices, 1)]
         if reply.hint:

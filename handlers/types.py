@@ -40,8 +40,8 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     hint: str | None = None  # "answer with the number…", for channels without buttons
-    # A notice's choices are buttons only: typed answers go to the person's conversation,
-    # so channels without buttons show the hint (how to act from the menu) instead.
+    # A notice (sent through the outbox, not an answer to the person's message): its
+    # choices are pressed, or named by the next message typed (dialogue._answer_to_notice)
     notice: bool = False
     file: File | None = None
     # (channel, message id) of an earlier message whose buttons no longer stand, e.g. an

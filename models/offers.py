@@ -192,13 +192,18 @@ async def open_jobs(session: AsyncSession, operator: Person) -> list[ServiceRequ
     return [r for r in pending if r.id not in barred]
 
 
+async def open_offer(session: AsyncSession, request_id: int, operator: Person) -> Offer | None:
+    """The operator's open offer for this job (the latest round's), if any."""
+    return (await session.exec(select(Offer).where(
+        Offer.request_id == request_id, Offer.operator_id == operator.id,
+        Offer.status == "open").order_by(Offer.round.desc()))).first()
+
+
 async def join_round(session: AsyncSession, request: ServiceRequest, operator: Person,
                      now: datetime) -> Offer | None:
     """The operator's open offer for this job, adding them to the current round when the
     job is open to them (e.g. they joined the bot after the offers went out)."""
-    existing = (await session.exec(select(Offer).where(
-        Offer.request_id == request.id, Offer.operator_id == operator.id,
-        Offer.status == "open").order_by(Offer.round.desc()))).first()
+    existing = await open_offer(session, request.id, operator)
     if existing is not None:
         return existing
     if request.id not in {r.id for r in await open_jobs(session, operator)}:

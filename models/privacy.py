@@ -34,7 +34,7 @@ from models.tables import (
 PROCESSED_UPDATES_KEPT = timedelta(days=30)
 # a person's own data file is needed only while its signed link works (bot/files.py)
 EXPORTS_KEPT = timedelta(days=7)
-EXPORT_FILES = "intempo-dati-%"  # the name handlers/steps/privacy.py gives those files
+EXPORT_FILE_PREFIX = "intempo-dati-"  # a person's own-data file: intempo-dati-<id>.json
 ENDED = (RequestStatus.DONE, RequestStatus.NO_SHOW, RequestStatus.CANCELLED)
 WAITING = (NoticeStatus.PENDING, NoticeStatus.HELD)
 # the params of a notice that hold what a person typed, or a person's name, by kind
@@ -43,8 +43,6 @@ PERSONAL_PARAMS = {
     "coordinator.complaint": ("message",),
     "worker.assigned": ("operator",),
 }
-# a cancellation is recorded as "annullata: <why>", and the worker may type the why
-CANCELLED = "annullata"
 # the public facts of a job, all an operator's own-data file shows of it
 JOB_FACTS = {"id", "starts_at", "status", "duration_minutes", "actual_minutes", "done_at"}
 
@@ -85,7 +83,7 @@ async def _erase_request_details(session: AsyncSession, request_ids: list[int],
                        .values(comment=None))
     await session.exec(update(RequestEvent).where(
         RequestEvent.request_id.in_(request_ids),
-        RequestEvent.reason.startswith(f"{CANCELLED}:")).values(reason=CANCELLED))
+        RequestEvent.reason.startswith(f"{store.CANCELLED}:")).values(reason=store.CANCELLED))
     await _blank_notices(session, _about_requests(request_ids))
 
 
@@ -100,7 +98,8 @@ async def erase_expired(session: AsyncSession, now: datetime, days: int) -> int:
         ServiceRequest.erased_at.is_(None), ServiceRequest.updated_at <= cutoff))).all())
     await _erase_request_details(session, ids, now)
     await session.exec(delete(Attachment).where(
-        Attachment.filename.like(EXPORT_FILES), Attachment.created_at <= now - EXPORTS_KEPT))
+        Attachment.filename.like(f"{EXPORT_FILE_PREFIX}%"),
+        Attachment.created_at <= now - EXPORTS_KEPT))
     # the ids of handled updates only guard against replays, which come within days
     await session.exec(delete(ProcessedUpdate).where(
         ProcessedUpdate.at <= now - PROCESSED_UPDATES_KEPT))
@@ -117,9 +116,8 @@ async def _jobs_of(session: AsyncSession, operator: Person) -> list[dict[str, An
         .join(Service, Service.id == ServiceRequest.service_id)
         .join(Municipality, Municipality.id == ServiceRequest.municipality_id)
         .where(ServiceRequest.operator_id == operator.id).order_by(ServiceRequest.id))
-    english = operator.language == "en"
     return [job.model_dump(mode="json", include=JOB_FACTS)
-            | {"service": service.name_en if english else service.name_it, "place": place}
+            | {"service": service.name_in(operator.language), "place": place}
             for job, service, place in rows.all()]
 
 

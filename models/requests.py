@@ -17,6 +17,8 @@ from models.outbox import queue_for_role, queue_notice
 from models.routing import give_back_capacity, route, take_best
 from models.tables import Municipality, Organisation, Person, RequestEvent, Service, ServiceRequest
 
+CANCELLED = "annullata"  # a cancellation's event reads "annullata: <why the worker gave>"
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -113,7 +115,7 @@ async def cancel(session: AsyncSession, request: ServiceRequest, actor_id: int, 
     offering_id, operator_id = request.offering_id, request.operator_id
     if not await transition(session, request, RequestStatus.CANCELLED,
                             expected=RequestStatus.open(), actor_id=actor_id,
-                            reason=f"annullata: {reason}", now=now):
+                            reason=f"{CANCELLED}: {reason}", now=now):
         return False
     await close_open_offers(session, request.id, now)
     await give_back_capacity(session, offering_id, day)

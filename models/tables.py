@@ -83,6 +83,9 @@ class Service(SQLModel, table=True):
     price_cents: int
     active: bool = Field(default=True)
 
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_it
+
 
 class Offering(SQLModel, table=True):
     """Which cooperative offers which service, on which weekdays, hours and daily capacity."""

@@ -56,11 +56,11 @@ async def escalations(ctx: JobContext) -> int:
 
 async def send_reminders(ctx: JobContext) -> int:
     """Reminders before a service, and the nudge to close a job after it."""
+    now = ctx.clock()
     async with transaction(ctx.sessions) as session:
-        before = await reminders.queue_due_reminders(session, ctx.clock(),
-                                                     ctx.rules.reminder_hours, ctx.rules.quiet)
-        return before + await reminders.queue_close_nudges(session, ctx.clock(),
-                                                           ctx.rules.quiet)
+        before = await reminders.queue_due_reminders(session, now, ctx.rules.reminder_hours,
+                                                     ctx.rules.quiet)
+        return before + await reminders.queue_close_nudges(session, now, ctx.rules.quiet)
 
 
 async def run_surveys(ctx: JobContext) -> dict[str, int]:

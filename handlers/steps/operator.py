@@ -10,16 +10,9 @@ from handlers.steps.staff import JobList, job_text
 from models import jobs, offers
 from models.base import RequestStatus
 from models.calendar import local
-from models.tables import Offer, Person, ServiceRequest
+from models.tables import Person, ServiceRequest
 
 DURATION = re.compile(r"^(?:(\d{1,2})\s*(?:h|ore|ora)\s*)?(?:(\d{1,3})\s*(?:m|min|minuti)?)?$")
-
-
-async def open_offer(turn: Turn, request_id: int) -> Offer | None:
-    return (await turn.session.exec(
-        select(Offer).where(Offer.request_id == request_id,
-                            Offer.operator_id == turn.person.id, Offer.status == "open")
-        .order_by(Offer.round.desc()))).first()
 
 
 async def answer_offer(turn: Turn, offer_id: int, accepted: bool) -> Next:
@@ -75,7 +68,8 @@ class OfferDetail(Step):
                        Option(turn.t(f"{prefix}.decline"), "decline")))
 
     async def choose(self, turn: Turn, value: str) -> Next:
-        offer = await open_offer(turn, turn.data.get("request_id") or 0)
+        offer = await offers.open_offer(turn.session, turn.data.get("request_id") or 0,
+                                        turn.person)
         if offer is None:
             request = await turn.session.get(ServiceRequest, turn.data.get("request_id") or 0)
             turn.say(lost_offer_key(turn, request), number=turn.data.get("request_id"))

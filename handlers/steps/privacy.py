@@ -24,7 +24,7 @@ class PrivacyMenu(Step):
         if value == "export":
             data = await privacy.export_person(turn.session, turn.person)
             content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-            attachment = Attachment(filename=f"intempo-dati-{turn.person.id}.json",
+            attachment = Attachment(filename=f"{privacy.EXPORT_FILE_PREFIX}{turn.person.id}.json",
                                     content_type="application/json", data=content,
                                     owner_id=turn.person.id, created_at=turn.now)
             turn.session.add(attachment)

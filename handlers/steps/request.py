@@ -24,7 +24,7 @@ YEAR_WRITTEN = re.compile(r"\b\d{4}\b|\d[/.-]\d{1,2}[/.-]\d{2}\b")
 
 
 def service_name(service: Service, language: str) -> str:
-    return service.name_en if language == "en" else service.name_it
+    return service.name_in(language)
 
 
 async def draft_availability(turn: Turn) -> Availability:
