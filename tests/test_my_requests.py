@@ -7,8 +7,17 @@ from models.base import RequestStatus
 from models.db import transaction
 from models.fund import the_fund
 from models.tables import CapacityUse, RequestEvent, ServiceRequest
-from tests.support import enrolled
+from tests.support import Chatter, enrolled
 from tests.test_request_flow import book_through_dialogue
+
+
+async def booked_and_opened(runtime, phone: str) -> Chatter:
+    """A worker who booked a Spesa, now looking at it in «Le mie richieste»."""
+    chat = await enrolled(runtime, phone)
+    await book_through_dialogue(chat)
+    await chat.press("Le mie richieste")
+    await chat.press("Spesa")
+    return chat
 
 
 async def only_request(runtime) -> ServiceRequest:
@@ -61,10 +70,7 @@ async def test_cancel_with_a_reason_releases_fund_and_capacity(runtime):
 
 @pytest.mark.asyncio
 async def test_move_to_another_slot(runtime):
-    chat = await enrolled(runtime, "+393332220003")
-    await book_through_dialogue(chat)
-    await chat.press("Le mie richieste")
-    await chat.press("Spesa")
+    chat = await booked_and_opened(runtime, "+393332220003")
     assert "Che giorno" in await chat.press("Sposta")
     await chat.say("venerdì alle 11")
     assert "Spostare la richiesta da giovedì 26 novembre, 15:00 a venerdì 27 novembre, 11:00" \
@@ -92,10 +98,7 @@ async def test_nobody_sees_or_touches_another_workers_request(runtime):
 
 @pytest.mark.asyncio
 async def test_typing_annulla_on_a_request_asks_why_and_another_reason_is_typed(runtime):
-    chat = await enrolled(runtime, "+393332220003")
-    await book_through_dialogue(chat)
-    await chat.press("Le mie richieste")
-    await chat.press("Spesa")
+    chat = await booked_and_opened(runtime, "+393332220003")
     assert "Perché vuoi annullare" in await chat.say("annulla")  # the option, not the command
     assert "Scrivi in poche parole il motivo" in await chat.press("Altro motivo")
     assert (await only_request(runtime)).status == RequestStatus.PENDING

@@ -118,9 +118,7 @@ async def test_erasure_from_the_chat_keeps_the_fund_accounts_anonymous(mini):
 @pytest.mark.asyncio
 async def test_erasure_cancels_open_requests_and_releases_the_fund(mini):
     await taken_by_luca(mini)
-    async with transaction(mini.sessions) as session:
-        giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
-        await privacy.erase_person(session, giulia, mini.clock())
+    await erase_named(mini, "Giulia")
     async with transaction(mini.sessions) as session:
         request = (await session.exec(select(ServiceRequest))).one()
         fund = await the_fund(session)
@@ -130,9 +128,7 @@ async def test_erasure_cancels_open_requests_and_releases_the_fund(mini):
 @pytest.mark.asyncio
 async def test_erasing_an_operator_gives_their_jobs_back(mini):
     await taken_by_luca(mini)
-    async with transaction(mini.sessions) as session:
-        luca = (await session.exec(select(Person).where(Person.first_name == "Luca"))).one()
-        await privacy.erase_person(session, luca, mini.clock())
+    await erase_named(mini, "Luca")
     async with transaction(mini.sessions) as session:
         request = (await session.exec(select(ServiceRequest))).one()
     assert (request.status, request.operator_id) == (RequestStatus.PENDING, None)
@@ -155,6 +151,13 @@ async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
 async def person_named(runtime, name: str) -> Person:
     async with transaction(runtime.sessions) as session:
         return (await session.exec(select(Person).where(Person.first_name == name))).one()
+
+
+async def erase_named(runtime, name: str) -> None:
+    """Erase the person with this first name, as «Privacy e dati» would."""
+    async with transaction(runtime.sessions) as session:
+        person = (await session.exec(select(Person).where(Person.first_name == name))).one()
+        await privacy.erase_person(session, person, runtime.clock())
 
 
 async def full_story(runtime):
@@ -244,9 +247,7 @@ async def test_own_data_files_are_kept_only_while_their_link_works(mini, clock):
 @pytest.mark.asyncio
 async def test_erasing_a_worker_leaves_none_of_their_words_in_notices_or_events(mini):
     await full_story(mini)
-    async with transaction(mini.sessions) as session:
-        giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
-        await privacy.erase_person(session, giulia, mini.clock())
+    await erase_named(mini, "Giulia")
     said, reasons, _files = await leftovers(mini)
     for secret in TYPED:
         assert secret not in said
@@ -256,9 +257,7 @@ async def test_erasing_a_worker_leaves_none_of_their_words_in_notices_or_events(
 @pytest.mark.asyncio
 async def test_erasing_an_operator_removes_their_name_and_words_from_others_notices(mini):
     await full_story(mini)
-    luca = await person_named(mini, "Luca")
-    async with transaction(mini.sessions) as session:
-        await privacy.erase_person(session, luca, mini.clock())
+    await erase_named(mini, "Luca")
     said, reasons, _files = await leftovers(mini)
     assert "Luca" not in said and "Arrivo alle 10" not in said
     assert not any("Luca" in reason for reason in reasons)
@@ -270,9 +269,7 @@ async def test_a_message_not_yet_passed_on_is_withdrawn_when_its_writer_is_erase
     people, _inbox = await taken_by_luca(mini)
     await people["Luca"].press("Scrivi al lavoratore")
     await people["Luca"].say("Sono Luca, arrivo dal cortile")
-    luca = await person_named(mini, "Luca")
-    async with transaction(mini.sessions) as session:
-        await privacy.erase_person(session, luca, mini.clock())
+    await erase_named(mini, "Luca")
     async with transaction(mini.sessions) as session:
         notice = (await session.exec(select(Notice).where(
             Notice.kind == "relay.message"))).one()

@@ -14,7 +14,9 @@ WORKER = "+393331110001"
 
 async def book_through_dialogue(chat: Chatter, place: str = "Crema",
                                 service: str = "Spesa", category: str = "Commissioni",
-                                when: str = "domani alle 15") -> str:
+                                when: str = "domani alle 15", confirm: bool = True) -> str:
+    """A new request through every step; the confirmation (or, without `confirm`, the
+    summary it would confirm)."""
     await chat.press("Nuova richiesta")
     await chat.press(category)
     await chat.press(service)
@@ -23,8 +25,8 @@ async def book_through_dialogue(chat: Chatter, place: str = "Crema",
     if "A che ora" in chat.last.text:
         await chat.press(":")
     await chat.say("Via Mazzini 12")
-    await chat.press("Nessuna nota")
-    return await chat.press("Conferma")
+    summary = await chat.press("Nessuna nota")
+    return await chat.press("Conferma") if confirm else summary
 
 
 async def snapshot(runtime) -> tuple:
@@ -219,13 +221,7 @@ async def test_two_presses_of_confirm_at_once_book_once_on_postgres(pg_runtime):
     from handlers.types import Incoming
 
     chat = await enrolled(pg_runtime, WORKER, org="koala")
-    await chat.press("Nuova richiesta")
-    await chat.press("Commissioni")
-    await chat.press("Spesa")
-    await chat.say("Crema")
-    await chat.say("domani alle 15")
-    await chat.say("Via Mazzini 12")
-    await chat.press("Nessuna nota")
+    assert "Riepilogo" in await book_through_dialogue(chat, confirm=False)
     confirm = next(c.payload for c in chat.last.choices if "Conferma" in c.label)
     press = Incoming("console", WORKER, payload=confirm)
     replies = await asyncio.gather(*(pg_runtime.dialogue.handle(press) for _ in range(4)))
