@@ -133,6 +133,11 @@ async def people_with_role(session: AsyncSession, role: Role,
     return list((await session.exec(query.order_by(Person.id))).all())
 
 
+def usable(identity: ChatIdentity) -> bool:
+    """A chat notices may go to: not found blocked or unreachable, not opted out."""
+    return identity.unreachable_at is None and identity.opted_out_at is None
+
+
 async def identities_of(session: AsyncSession, person_id: int) -> list[ChatIdentity]:
     """A person's chats, the one they last wrote from first."""
     rows = (await session.exec(

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import NoticeStatus, utcnow
 from models.outbox import release_held
+from models.people import usable
 from models.tables import ChatIdentity, Notice, Person
 
 # How far along a message is. A status is recorded only over a lower one: "sent" after
@@ -103,8 +104,7 @@ async def _try_elsewhere(session: AsyncSession, message_sid: str, now: datetime)
         if chat.channel == notice.channel:
             chat.unreachable_at = now
             session.add(chat)
-    elsewhere = any(chat.channel != notice.channel and chat.unreachable_at is None
-                    and chat.opted_out_at is None for chat in chats)
+    elsewhere = any(chat.channel != notice.channel and usable(chat) for chat in chats)
     notice.status = NoticeStatus.PENDING if elsewhere else NoticeStatus.HELD
     notice.held_reason = None if elsewhere else "unreachable"
     notice.next_attempt_at, notice.claimed_until = now, None

@@ -21,7 +21,7 @@ from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, backoff, claim_due
-from models.people import identities_of
+from models.people import identities_of, usable
 from models.tables import ChatIdentity, Notice, Person
 from scheduler.ratelimit import SlidingWindowLimiter
 
@@ -197,8 +197,7 @@ class Dispatcher:
         if person is None or not person.active:
             return []
         return [identity for identity in await identities_of(session, person.id)
-                if identity.channel in self.senders and identity.unreachable_at is None
-                and identity.opted_out_at is None]
+                if identity.channel in self.senders and usable(identity)]
 
     async def _opted_out_everywhere(self, session: AsyncSession, person: Person | None) -> bool:
         chats = await identities_of(session, person.id) if person is not None else []
