@@ -23,20 +23,27 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations (runs its own event loop inside env.py: call outside asyncio)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Apply migrations (runs its own event loop inside env.py: call outside asyncio).
+
+    "heads" rather than "head": work on parallel branches may leave more than one head
+    until a merge revision joins them, and every head must be applied."""
     command.upgrade(alembic_config(url), revision)
 
 
 def head_revision(url: str) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    """The code's newest migration(s): one id, or several joined by '+' while branched."""
+    heads = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    return "+".join(sorted(heads)) or None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's migration(s), written as `head_revision` writes them."""
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        heads = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_heads()
         )
+    return "+".join(sorted(heads)) or None
 
 
 async def require_migrated(engine: AsyncEngine) -> None:

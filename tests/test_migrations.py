@@ -37,7 +37,7 @@ async def test_empty_to_head_and_back(database_url):
         await engine.dispose()
     await _in_thread(migrate.upgrade, database_url, "base", down=True)
     assert await table_names(database_url) <= {"alembic_version"}
-    await _in_thread(migrate.upgrade, database_url, "head")
+    await _in_thread(migrate.upgrade, database_url, "heads")
     assert await table_names(database_url) >= TABLES
 
 
