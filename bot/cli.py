@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
-from bot import console
+from bot import console, ops_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply all migrations").set_defaults(run=db_upgrade)
     db_commands.add_parser("current", help="show the applied migration").set_defaults(
         run=db_current)
+    ops_cli.add_db_commands(db_commands)  # backup, restore, check, downgrade
 
     catalog = commands.add_parser("catalog", help="the service catalogue")
     catalog_commands = catalog.add_subparsers(required=True, metavar="ACTION")
