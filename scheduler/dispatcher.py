@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from handlers.notices import render_notice
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
@@ -233,6 +234,7 @@ class Dispatcher:
         except Exception as error:  # a sender bug must not lose the notice
             log.exception("sender %s failed", sender.channel)
             result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
+        metrics.send_result(identity.channel, delivery.kind, result)
         if result.retry_after and limiter is not None:
             limiter.pause(result.retry_after)  # the whole bot
         return result

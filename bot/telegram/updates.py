@@ -20,6 +20,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
+from bot import metrics
 from bot.telegram.adapter import (
     CHANNEL,
     Explain,
@@ -112,6 +113,7 @@ class UpdateProcessor:
                                        accepted=not is_stale_answer(replies))
         for reply in replies:
             result = await self.sender.send_reply(route.chat_id, reply, notice=False)
+            metrics.send_result("telegram", None, result)
             if not result.ok:
                 log.warning("reply to chat %s not sent: %s", route.chat_id, result.error)
                 return
