@@ -4,7 +4,6 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
-from bot import console, ops_cli
+from bot import console, logs, ops_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
@@ -33,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings)  # LOG_LEVEL, LOG_FORMAT; no personal data (bot/logs.py)
     try:
         return args.run(settings, args) or 0
     except migrate.NotMigrated as problem:
@@ -278,7 +275,7 @@ def _run_web(settings: Settings, background) -> int:
         runtime = await start_runtime(settings)
         app = create_app(runtime, background)
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                                log_level=settings.log_level.lower())
+                                log_level=settings.log_level.lower(), log_config=None)
         await uvicorn.Server(config).serve()
 
     asyncio.run(main_coroutine())

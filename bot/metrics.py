@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match, Route
 
+from bot import logs
+
 log = logging.getLogger(__name__)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -76,11 +78,13 @@ def timed_turn(handle):
     @functools.wraps(handle)
     async def run(self, session, incoming):
         started, outcome = time.perf_counter(), "error"
+        bound = logs.bind(chat=incoming.external_id)
         try:
             replies = await handle(self, session, incoming)
             outcome = "ok"
             return replies
         finally:
+            logs.unbind(bound)
             TURNS.labels(incoming.channel, outcome).inc()
             TURN_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
 

@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import metrics
+from bot import logs, metrics
 from handlers.notices import render_notice
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
@@ -207,6 +207,7 @@ class Dispatcher:
     async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome:
         """Try the person's chats in order until one takes the notice, asks for "later",
         or fails transiently with attempts left (see `passes_on`)."""
+        logs.bind(notice_id=delivery.notice_id)  # in this person's task
         blocked, tried = [], []
         for identity in delivery.chats:
             result = await self._send(identity, delivery, deadline)

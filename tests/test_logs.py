@@ -1,0 +1,123 @@
+"""LOG_FORMAT=json: one JSON object per line, with the chat as a short hash and the notice
+or update id where there is one; no personal data at INFO (a whole WhatsApp booking,
+forged and unreadable webhooks, a failing sender, the libraries' own request logs)."""
+
+import io
+import json
+import logging
+
+import pytest
+from pydantic import SecretStr
+
+from bot import logs
+from bot.settings import Settings
+from models.db import transaction
+from models.outbox import queue_notice
+from models.people import identity_for
+from scheduler.dispatcher import Dispatcher
+from tests.support import new_code
+from tests.whatsapp_support import (
+    WEBHOOK,
+    Phone,
+    client_for,
+    inbound_form,
+    post_signed,
+    wire_whatsapp,
+)
+
+NUMBER = "+393471239876"
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+
+
+@pytest.fixture
+def json_lines():
+    """The root logger writing JSON lines at INFO into a buffer (restored afterwards)."""
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    buffer = io.StringIO()
+    logs.configure(Settings(log_format="json", log_level="INFO",
+                            signing_secret=SecretStr("k" * 32), _env_file=None), buffer)
+    yield buffer
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved[0]:
+        root.addHandler(handler)
+    root.setLevel(saved[1])
+
+
+class Broken:
+    channel = "whatsapp"
+
+    async def send(self, identity, reply, notice=None):
+        raise RuntimeError(f"cannot reach {identity.external_id}")
+
+
+@pytest.mark.asyncio
+async def test_json_lines_carry_context_and_no_personal_data(runtime, json_lines):
+    async with client_for(wire_whatsapp(runtime)) as client:
+        phone = Phone(client, NUMBER)
+        await phone.say(await new_code(runtime))
+        for answer in ("1", "accetto", "Ermenegilda", "donna", "nuova richiesta",
+                       "commissioni", "1", "Crema", "2", "1", "Via Garibaldi 41",
+                       "il citofono è rotto", "conferma"):
+            await phone.say(answer)
+        assert "confermata" in phone.last[-1]
+        await phone.say("Ciao", ButtonPayload="zzzzzzzz")  # a foreign button: logged
+        again = inbound_form(NUMBER, "menu")
+        await post_signed(client, WEBHOOK, again)
+        await post_signed(client, WEBHOOK, again)  # Twilio retrying: logged at INFO
+        forged = await client.post(WEBHOOK, data=inbound_form(NUMBER, "Via Garibaldi 41"),
+                                   headers={"X-Twilio-Signature": "forged"})
+        assert forged.status_code == 403
+        unreadable = await post_signed(client, WEBHOOK, {"From": f"whatsapp:{NUMBER}"})
+        assert unreadable.status_code == 400
+
+    async with transaction(runtime.sessions) as session:
+        person_id = (await identity_for(session, "whatsapp", NUMBER)).person_id
+        await queue_notice(session, person_id=person_id, kind="coordinator.digest",
+                           params={"text": "Ermenegilda, Via Garibaldi 41"},
+                           dedupe_key="log-test", now=runtime.clock())
+    await Dispatcher(runtime.sessions, {"whatsapp": Broken()},
+                     clock=runtime.clock).run_once()
+    logging.getLogger("httpx").info(f"HTTP Request: POST https://api.telegram.org/bot{TOKEN}"
+                                    "/sendMessage")
+    logging.getLogger("intempo.test").warning("token %s for %s", TOKEN, NUMBER)
+
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    assert lines, "nothing was logged"
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line)
+    everything = json_lines.getvalue()
+    for personal in (NUMBER, NUMBER[1:], NUMBER[3:], "Ermenegilda", "Garibaldi", "citofono",
+                     TOKEN, TOKEN.split(":")[1]):
+        assert personal not in everything, personal
+
+    chat = logs.hashed(NUMBER)
+    stale = [line for line in lines if "stale or foreign choice" in line["message"]]
+    assert stale and stale[0]["chat"] == chat
+    assert any("seen before" in line["message"] for line in lines)
+    assert any("wrong Twilio signature" in line["message"] for line in lines)
+    failed = [line for line in lines if line["message"] == "sender whatsapp failed"]
+    assert failed and failed[0]["level"] == "ERROR" and isinstance(failed[0]["notice_id"], int)
+    assert "RuntimeError" in failed[0]["exception"] and chat in failed[0]["exception"]
+    scrubbed = next(line for line in lines if line["logger"] == "intempo.test")
+    assert scrubbed["message"] == f"token <token> for {chat}"
+    assert not any(line["logger"] == "httpx" for line in lines)  # kept at WARNING
+
+
+def test_text_format_is_scrubbed_too():
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    try:
+        logs.configure(Settings(_env_file=None), buffer)
+        logging.getLogger("intempo.test").info("chat whatsapp:%s wrote", NUMBER)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    line = buffer.getvalue()
+    assert "INFO intempo.test: chat #" in line and NUMBER not in line
+    assert not line.lstrip().startswith("{")
