@@ -24,6 +24,7 @@ from models.db import transaction
 from models.figures import period_figures
 from models.people import InvalidPhone, create_codes, normalise_phone
 from models.tables import ChatIdentity, Notice, Person
+from scheduler.backup_job import backup_jobs
 from scheduler.clock import run_clock
 from scheduler.digest import clock_extras
 
@@ -288,7 +289,7 @@ async def _dispatch(runtime: Runtime) -> None:
 
 async def _clock(runtime: Runtime) -> None:
     await run_clock(runtime.engine, runtime.job_context(), runtime.settings.timezone,
-                    extra=clock_extras())
+                    extra={**clock_extras(), **backup_jobs(runtime.settings)})
 
 
 async def _channel_jobs(runtime: Runtime) -> None:

@@ -261,3 +261,33 @@ def _intempo(tmp_path: Path, env: dict[str, str], *args: str):
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path,
                           env={**os.environ, "LOG_LEVEL": "WARNING", **env},
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.asyncio
+async def test_the_nightly_backup_keeps_the_newest_copies(runtime, clock, tmp_path):
+    from scheduler.backup_job import backup_jobs
+
+    folder = tmp_path / "nightly"
+    settings = runtime.settings.model_copy(update={"backup_dir": str(folder),
+                                                   "backup_keep": 2})
+    assert backup_jobs(runtime.settings) == {}  # off without BACKUP_DIR
+    job = backup_jobs(settings)["backup"]
+    ctx = runtime.job_context()
+    clock.set_local(2026, 11, 26, 2, 29)
+    assert await job(ctx) is None  # before BACKUP_TIME (02:30)
+    made = []
+    for day in (26, 27, 28):
+        clock.set_local(2026, 11, day, 2, 31)
+        made.append(await job(ctx))
+        clock.set_local(2026, 11, day, 9, 0)
+        assert await job(ctx) is None  # once a day
+    assert [file.name for file in made] == [f"intempo-202611{day}-023100.sqlite3"
+                                           for day in (26, 27, 28)]
+    assert sorted(folder.iterdir()) == made[1:]  # BACKUP_KEEP=2
+    copy, store = (await snapshot(sqlite_url_of(made[-1])),
+                   await snapshot(runtime.settings.database_url))
+    assert copy.pop("clock_mark") != store.pop("clock_mark")  # the copy precedes its mark
+    assert copy == store
+    # a night missed (the machine was off) is made up when the clock runs again
+    clock.set_local(2026, 11, 30, 11, 0)
+    assert (await job(ctx)).name == "intempo-20261130-110000.sqlite3"
