@@ -2,9 +2,10 @@
 person. 503 when a dependency is down (the database does not answer, or is not at the
 code's migrations); 200 otherwise, with what else is worth knowing: the outbox's backlog
 and the age of its oldest due notice, whether this process runs the clock and when each
-clock job last succeeded, each channel's last delivery and last webhook. `/health` stays
-the plain liveness check. `install` adds this, `/metrics` and the request timing to the
-web app."""
+clock job last succeeded, each channel's last delivery and last webhook. A database
+*ahead* of the code (a newer release migrated it during a rolling upgrade) is not a
+failure. `/health` stays the plain liveness check. `install` adds this, `/metrics` and
+the request timing to the web app."""
 
 import logging
 import time
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from bot import metrics
 from models.calendar import local
 from models.db import transaction
-from models.migrate import current_revision, head_revision
+from models.upgrade import check
 from models.watch import StoreState, store_state
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,18 @@ async def ready(request: Request) -> JSONResponse:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-        current = await current_revision(runtime.engine)
+        migration = await check(runtime.engine)
     except Exception as problem:
         log.warning("readiness: the database does not answer: %s", type(problem).__name__)
         return JSONResponse({"status": "down", "database": type(problem).__name__},
                             status_code=503)
-    head = head_revision(runtime.engine.url.render_as_string(hide_password=False))
     body["database"] = "ok"
-    body["migration"] = {"current": current, "head": head, "ok": current == head}
-    if current != head:
+    # behind the code: not ready; ahead of it (a newer release's additive migrations,
+    # during a rolling upgrade): this process still works, and says so
+    body["migration"] = {"current": "+".join(migration.current) or None,
+                         "head": "+".join(migration.heads), "ok": migration.up_to_date,
+                         "ahead": bool(migration.unknown)}
+    if migration.pending and not migration.unknown:
         body["status"] = "unmigrated"
         return JSONResponse(body, status_code=503)
     state, overdue = await store_snapshot(runtime)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.runtime import start_runtime
 from bot.settings import Settings
 from bot.web import create_app
+from models import migrate
 from models.db import transaction
 from models.outbox import queue_notice
 from models.people import identity_for
@@ -183,8 +184,8 @@ async def test_ready_on_both_databases(any_runtime):
 
 @pytest.mark.asyncio
 async def test_ready_says_503_when_behind_or_when_the_database_is_gone(runtime, postgres_url):
-    async with runtime.engine.begin() as connection:
-        await connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    async with runtime.engine.begin() as connection:  # as if 0004 had not been applied
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     async with client(runtime) as web:
         behind = await web.get("/health/ready")
     assert behind.status_code == 503 and behind.json()["status"] == "unmigrated"
@@ -204,3 +205,16 @@ async def test_ready_says_503_when_behind_or_when_the_database_is_gone(runtime, 
         assert alive.status_code == 503
     finally:
         await gone.close()
+
+
+@pytest.mark.asyncio
+async def test_ready_during_a_rolling_upgrade(runtime):
+    """A newer release migrated the store: this older process still answers ready."""
+    async with runtime.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    async with client(runtime) as web:
+        response = await web.get("/health/ready")
+    assert response.status_code == 200
+    head = migrate.head_revision(runtime.settings.database_url)
+    assert response.json()["migration"] == {"current": "0999", "head": head, "ok": False,
+                                            "ahead": True}
