@@ -24,7 +24,7 @@ _key = [b"intempo"]
 PHONE = re.compile(r"(?<![\w/])(?:whatsapp:)?\+\d{8,15}\b")
 BOT_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}")
 QUIET_LIBRARIES = ("httpx", "httpcore", "twilio.http_client", "alembic")
-STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 def hashed(value) -> str:
@@ -49,6 +49,19 @@ def unbind(token: contextvars.Token) -> None:
 def scrub(text: str) -> str:
     text = BOT_TOKEN.sub("<token>", text)
     return PHONE.sub(lambda match: hashed(match.group(0).removeprefix("whatsapp:")), text)
+
+
+class AccessLines(logging.Filter):
+    """uvicorn's access lines without what would identify a person or open a file: the
+    client's address becomes a hash, the query string (a signed link's signature) goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) \
+                and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            record.args = (hashed(str(client).rsplit(":", 1)[0]), method,
+                           str(path).split("?", 1)[0], version, status)
+        return True
 
 
 class Scrubbed(logging.Formatter):
@@ -80,6 +93,7 @@ def configure(settings, stream=None) -> logging.Handler:
     secret = settings.signing_secret
     _key[0] = secret.get_secret_value().encode() if secret is not None else b"intempo"
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(AccessLines())
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
     else:

@@ -121,3 +121,11 @@ def test_text_format_is_scrubbed_too():
     line = buffer.getvalue()
     assert "INFO intempo.test: chat #" in line and NUMBER not in line
     assert not line.lstrip().startswith("{")
+
+
+def test_access_lines_lose_the_address_and_the_signed_query(json_lines):
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "203.0.113.9:50412", "GET",
+        "/files/12?expires=1800000000&signature=c2VjcmV0", "1.1", 200)
+    line = json.loads(json_lines.getvalue().splitlines()[-1])
+    assert line["message"] == f'{logs.hashed("203.0.113.9")} - "GET /files/12 HTTP/1.1" 200'
