@@ -23,7 +23,17 @@ import os
 import time
 from collections.abc import Iterable
 
-from prometheus_client import (
+_FOLDER = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _FOLDER and not (os.path.isdir(_FOLDER) and os.access(_FOLDER, os.W_OK)):
+    # a command run by another user, or the folder not made yet: count in this process
+    # only, rather than fail at the first metric (prometheus-client reads the variable
+    # when it is imported, just below)
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR")
+    logging.getLogger(__name__).warning(
+        "PROMETHEUS_MULTIPROC_DIR=%s is not a writable folder: metrics of this process "
+        "only", _FOLDER)
+
+from prometheus_client import (  # noqa: E402 (after the check above)
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -33,12 +43,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Match, Route
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import PlainTextResponse, Response  # noqa: E402
+from starlette.routing import Match, Route  # noqa: E402
 
-from bot import logs
+from bot import logs  # noqa: E402
 
 log = logging.getLogger(__name__)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -56,8 +66,9 @@ DISPATCHED = Counter("intempo_notices_dispatched",
                      "(not on this chat now), later (the platform asked to wait), failed",
                      ["channel", "kind", "outcome"])
 REFUSED = Counter("intempo_sends_refused",
-                  "Sends the platforms refused, by code: 429, forbidden, bad_request, a "
-                  "Twilio error code, or network", ["channel", "code"])
+                  "Sends the platforms refused, by code: 429 (each flood-control answer), "
+                  "forbidden, bad_request, a Twilio error code, or network",
+                  ["channel", "code"])
 JOB_RUNS = Counter("intempo_clock_job_runs", "Clock job runs by outcome (ok, failed)",
                    ["job", "outcome"])
 CHANNEL_IN = Gauge("intempo_channel_last_inbound_timestamp_seconds",
@@ -100,6 +111,12 @@ def send_result(channel: str, kind: str | None, result) -> None:
         REFUSED.labels(channel, code).inc()
 
 
+def refused(channel: str, code: str) -> None:
+    """A refusal seen where it happens (a Telegram 429 is waited out and retried: the send
+    may still succeed, the refusal is counted all the same)."""
+    REFUSED.labels(channel, code).inc()
+
+
 def leads_clock(leading: bool) -> None:
     _state["leads_clock"] = leading
     CLOCK_LEADER.set(1 if leading else 0)
@@ -126,8 +143,6 @@ def refusal_code(result) -> str | None:
     error = result.error or ""
     if error.startswith("twilio "):
         return error.split()[1].rstrip(":") or "twilio"
-    if error.startswith("flood control"):
-        return "429"
     if error.startswith("Forbidden"):
         return "forbidden"
     if error.startswith("BadRequest"):

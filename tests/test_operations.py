@@ -251,3 +251,72 @@ async def test_the_dashboard_and_the_alerts_name_metrics_that_exist(runtime):
     assert used - not_yet <= served, used - not_yet - served
     assert {"intempo_outbox_oldest_due_age_seconds", "intempo_digest_overdue",
             "intempo_clock_job_last_success_timestamp_seconds"} <= used
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_telegram_refusals_are_counted_where_they_happen(runtime):
+    """A 429 waited out still counts (the send then succeeds); a blocked bot counts once."""
+    from bot import metrics
+    from bot.telegram.channel import install
+    from bot.telegram.flood import FloodGate
+    from bot.telegram.sender import TelegramSender
+    from handlers.types import Reply
+    from models.tables import ChatIdentity
+    from tests.telegram_fake import TOKEN as BOT_TOKEN
+    from tests.telegram_fake import FakeBotApi
+
+    api = FakeBotApi()
+    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
+                                telegram_bot_token=BOT_TOKEN)
+    channel = install(runtime, request=api)
+    moments = [1000.0]
+
+    async def sleep(seconds):
+        moments[0] += seconds
+
+    sender = TelegramSender(channel.bot, ready=channel.ready,
+                            flood=FloodGate(lambda: moments[0]), sleep=sleep)
+    chat = ChatIdentity(channel="telegram", external_id="4242")
+    floods = sample("intempo_sends_refused_total", channel="telegram", code="429")
+    api.flood("sendMessage", 2)
+    assert (await sender.send(chat, Reply("Ciao"))).ok
+    assert sample("intempo_sends_refused_total", channel="telegram", code="429") == floods + 1
+    blocked = sample("intempo_sends_refused_total", channel="telegram", code="forbidden")
+    api.blocked()
+    result = await sender.send(chat, Reply("Ciao"))
+    metrics.send_result("telegram", "worker.reminder", result)  # as the dispatcher does
+    assert sample("intempo_sends_refused_total", channel="telegram",
+                  code="forbidden") == blocked + 1
+
+
+@pytest.mark.asyncio
+async def test_a_whatsapp_webhook_is_timed_and_marks_the_channel(runtime):
+    from tests.whatsapp_support import WEBHOOK, client_for, inbound_form, post_signed, wire_whatsapp
+
+    before = sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
+                    status="200")
+    forged = sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
+                    status="403")
+    async with client_for(wire_whatsapp(runtime)) as web:
+        assert (await post_signed(web, WEBHOOK, inbound_form("+393331112233", "ciao"))
+                ).status_code == 200
+        assert (await web.post(WEBHOOK, data={"Body": "x"})).status_code == 403
+        ready = (await web.get("/health/ready")).json()
+    assert sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
+                  status="200") == before + 1
+    assert sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
+                  status="403") == forged + 1
+    assert ready["channels"]["whatsapp"]["last_webhook_seconds_ago"] == 0
+
+
+def test_an_unwritable_multiprocess_folder_falls_back_to_this_process(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")}
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot import metrics; metrics.TURNS.labels('console', "
+         "'ok').inc(2); print(metrics.process_metrics().decode())"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "not a writable folder" in done.stderr
+    assert scraped(done.stdout)[("intempo_turns_total", (("channel", "console"),
+                                                         ("outcome", "ok")))] == 2

@@ -25,6 +25,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.logs import hashed
 from bot.telegram.adapter import CHANNEL
 from bot.telegram.flood import FloodGate
@@ -122,6 +123,7 @@ class TelegramSender:
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)
                 self.flood.close_for(seconds)
+                metrics.refused(CHANNEL, "429")
                 flood_answers += 1
                 log.warning("Telegram flood control: retry after %s s (chat %s)", seconds,
                             hashed(chat_id))
