@@ -2,9 +2,11 @@
 SQLite with the online backup API, on PostgreSQL with pg_dump and pg_restore."""
 
 import asyncio
+import logging
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -121,20 +123,61 @@ async def test_sqlite_backup_under_write_load_restores_an_identical_store(runtim
     assert await snapshot(sqlite_url_of(quiet)) == await snapshot(url)
 
 
-def test_restore_refuses_a_database_with_data_unless_told(tmp_path):
-    assert intempo(tmp_path, "db", "upgrade").returncode == 0
-    made = intempo(tmp_path, "db", "backup", "nightly/one.sqlite3")
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """`intempo …` run in this process (the real parser and commands, without the cost of
+    starting Python each time), with the environment a person would have."""
+    from bot.cli import main
+    from bot.settings import get_settings
+
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+
+    def run(url: str, cwd: Path, *args: str) -> Ran:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("LOG_LEVEL", "WARNING")
+        monkeypatch.chdir(cwd)
+        get_settings.cache_clear()
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    yield run
+    get_settings.cache_clear()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved[0]:
+        root.addHandler(handler)
+    root.setLevel(saved[1])
+
+
+def test_restore_refuses_a_database_with_data_unless_told(tmp_path, cli):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert intempo(tmp_path, "db", "upgrade").returncode == 0  # one real process
+    made = cli(url, tmp_path, "db", "backup", "nightly/one.sqlite3")
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "nightly" / "one.sqlite3").is_file()
-    refused = intempo(tmp_path, "db", "restore", "nightly/one.sqlite3")
+    refused = cli(url, tmp_path, "db", "restore", "nightly/one.sqlite3")
     assert refused.returncode == 1 and "--yes" in refused.stderr
-    replaced = intempo(tmp_path, "db", "restore", "nightly/one.sqlite3", "--yes")
+    replaced = cli(url, tmp_path, "db", "restore", "nightly/one.sqlite3", "--yes")
     assert replaced.returncode == 0, replaced.stderr
     not_sqlite = tmp_path / "dump.bin"
     not_sqlite.write_bytes(b"PGDMP not sqlite")
-    wrong = intempo(tmp_path, "db", "restore", str(not_sqlite), "--yes")
+    wrong = cli(url, tmp_path, "db", "restore", str(not_sqlite), "--yes")
     assert wrong.returncode == 1 and "not a SQLite database" in wrong.stderr
-    assert intempo(tmp_path, "db", "check").returncode == 0
+    fresh = cli(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path, "db", "restore",
+                "nightly/one.sqlite3")
+    assert fresh.returncode == 0, fresh.stderr
+    checked = cli(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path, "db", "check")
+    assert checked.returncode == 0 and "up to date" in checked.stdout
 
 
 def test_backup_names_and_keeping_the_newest(tmp_path):
@@ -231,27 +274,22 @@ async def _is_empty(url: str) -> bool:
         await engine.dispose()
 
 
-@pytest.mark.asyncio
-async def test_postgres_restore_through_the_command(pg_tools, pg_runtime, empty_pg_url,
-                                                   tmp_path):
+def test_postgres_restore_through_the_command(pg_tools, postgres_url, empty_pg_url,
+                                             tmp_path, cli):
     """`intempo db backup --run` then `intempo db restore --run`, as an operator types them;
     without --run they only print the command."""
-    env = {"DATABASE_URL": pg_runtime.settings.database_url}
-    shown = await asyncio.to_thread(_intempo, tmp_path, env, "db", "backup", "x.dump")
+    shown = cli(postgres_url, tmp_path, "db", "backup", "x.dump")
     assert shown.returncode == 0 and shown.stdout.startswith("pg_dump --format=custom")
     assert not (tmp_path / "x.dump").exists()
-    made = await asyncio.to_thread(_intempo, tmp_path, env, "db", "backup", "x.dump", "--run")
-    assert made.returncode == 0, made.stderr
-    into = {"DATABASE_URL": empty_pg_url}
-    done = await asyncio.to_thread(_intempo, tmp_path, into, "db", "restore", "x.dump",
-                                   "--run")
+    made = _intempo(tmp_path, {"DATABASE_URL": postgres_url}, "db", "backup", "x.dump", "--run")
+    assert made.returncode == 0, made.stderr  # a real process, as in the nightly job's place
+    done = cli(empty_pg_url, tmp_path, "db", "restore", "x.dump", "--run")
     assert done.returncode == 0, done.stderr
-    again = await asyncio.to_thread(_intempo, tmp_path, into, "db", "restore", "x.dump",
-                                    "--run")
+    again = cli(empty_pg_url, tmp_path, "db", "restore", "x.dump", "--run")
     assert again.returncode == 1 and "not empty" in again.stderr
-    checked = await asyncio.to_thread(_intempo, tmp_path, into, "db", "check")
+    checked = cli(empty_pg_url, tmp_path, "db", "check")
     assert checked.returncode == 0 and "up to date" in checked.stdout
-    assert await snapshot(empty_pg_url) == await snapshot(pg_runtime.settings.database_url)
+    assert asyncio.run(snapshot(empty_pg_url)) == asyncio.run(snapshot(postgres_url))
 
 
 def _intempo(tmp_path: Path, env: dict[str, str], *args: str):
