@@ -84,7 +84,8 @@ _state = {"leads_clock": False, "inbound": {}}
 # --- what the rest of the code calls -----------------------------------------------------
 
 def timed_turn(handle):
-    """Decorate `Dialogue.handle_in`: count and time each turn by channel and outcome."""
+    """Decorate `Dialogue.handle_in`: count and time each turn by channel and outcome, and
+    name the chat (hashed) in the lines logged during it."""
 
     @functools.wraps(handle)
     async def run(self, session, incoming):
@@ -262,6 +263,10 @@ def _store_families(state, up: bool, now: float, digest_overdue) -> Iterable:
     for channel, at in sorted(state.last_sent.items()):
         sent.add_metric([channel], at.timestamp())
     yield sent
+    if state.last_backup is not None:
+        yield GaugeMetricFamily("intempo_backup_last_success_timestamp_seconds",
+                                "When the nightly backup last wrote a copy",
+                                value=state.last_backup.timestamp())
     if digest_overdue is not None:
         yield GaugeMetricFamily("intempo_digest_overdue",
                                 "1 when today's digest is not out 30 minutes after "

@@ -26,6 +26,7 @@ class StoreState:
     fund_remaining: dict[str, int] = field(default_factory=dict)  # cents, per fund code
     last_sent: dict[str, datetime] = field(default_factory=dict)  # per channel
     digest_day: date | None = None  # the last day whose digest was queued
+    last_backup: datetime | None = None  # the nightly backup's last copy (BACKUP_DIR)
 
 
 async def store_state(session: AsyncSession, now: datetime) -> StoreState:
@@ -44,6 +45,8 @@ async def store_state(session: AsyncSession, now: datetime) -> StoreState:
             state.jobs[mark.name[len(RAN):]] = mark.updated_at
         elif mark.name == "digest" and mark.value:
             state.digest_day = date.fromisoformat(mark.value)
+        elif mark.name == "backup":
+            state.last_backup = mark.updated_at
     for fund in (await session.exec(select(Fund))).all():
         state.fund_remaining[fund.code] = (fund.total_cents - fund.reserved_cents
                                            - fund.committed_cents)

@@ -24,6 +24,7 @@ from models.outbox import queue_notice
 from models.people import identity_for
 from scheduler import clock as clock_module
 from scheduler import jobs
+from scheduler.backup_job import backup_jobs
 from scheduler.dispatcher import Dispatcher, SendResult
 from tests.conftest import PG_ADMIN
 from tests.support import enrolled
@@ -223,7 +224,7 @@ async def test_ready_during_a_rolling_upgrade(runtime):
 
 
 @pytest.mark.asyncio
-async def test_the_dashboard_and_the_alerts_name_metrics_that_exist(runtime):
+async def test_the_dashboard_and_the_alerts_name_metrics_that_exist(runtime, tmp_path):
     """docs/grafana-dashboard.json and docs/alerts.yml only use what /metrics serves."""
     import json
     import re
@@ -234,6 +235,8 @@ async def test_the_dashboard_and_the_alerts_name_metrics_that_exist(runtime):
     worker = await enrolled(runtime, "+393330000102", org="ali", name="Ada")
     await worker.say("menu")
     await clock_module._logged("escalations", jobs.escalations)(runtime.job_context())
+    nightly = backup_jobs(runtime.settings.model_copy(update={"backup_dir": str(tmp_path)}))
+    await nightly["backup"](runtime.job_context())  # 09:00, after BACKUP_TIME: a copy
     async with client(runtime) as web:
         await web.get("/health")
         body = (await web.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
