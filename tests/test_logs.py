@@ -129,3 +129,36 @@ def test_access_lines_lose_the_address_and_the_signed_query(json_lines):
         "/files/12?expires=1800000000&signature=c2VjcmV0", "1.1", 200)
     line = json.loads(json_lines.getvalue().splitlines()[-1])
     assert line["message"] == f'{logs.hashed("203.0.113.9")} - "GET /files/12 HTTP/1.1" 200'
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_telegram_lines_carry_the_update_id_and_the_chat_hashed(runtime, json_lines):
+    from telegram import Update
+
+    from bot.telegram.channel import install
+    from tests.telegram_fake import TOKEN as BOT_TOKEN
+    from tests.telegram_fake import FakeBotApi, TelegramChat, Updates
+
+    chat_id = 918273645
+    api = FakeBotApi()
+    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
+                                telegram_bot_token=BOT_TOKEN)
+    channel = install(runtime, request=api)
+    chat = TelegramChat(channel, api, Updates(), chat_id)
+    await chat.enrol(await new_code(runtime), name="Ermenegilda")
+    old_keyboard = chat.keyboard_message()
+    await chat.say("menu")
+    stale = chat.press_update(chat.button("Nuova", old_keyboard)["text"], old_keyboard)
+    await chat.deliver(stale)  # a button of an old keyboard: refused, logged at INFO
+    await channel.processor.process(Update.de_json(stale, channel.bot))  # a replay
+
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    everything = json_lines.getvalue()
+    for personal in (str(chat_id), "Ermenegilda", BOT_TOKEN):
+        assert personal not in everything, personal
+    refused = next(line for line in lines if "stale or foreign choice" in line["message"])
+    assert refused["update_id"] == stale["update_id"]
+    assert refused["chat"] == logs.hashed(chat_id)
+    replay = next(line for line in lines if "already handled" in line["message"])
+    assert replay["update_id"] == stale["update_id"]
