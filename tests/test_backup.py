@@ -329,3 +329,15 @@ async def test_the_nightly_backup_keeps_the_newest_copies(runtime, clock, tmp_pa
     # a night missed (the machine was off) is made up when the clock runs again
     clock.set_local(2026, 11, 30, 11, 0)
     assert (await job(ctx)).name == "intempo-20261130-110000.sqlite3"
+
+
+def test_downgrade_for_a_rollback_then_upgrade_again(tmp_path, cli):
+    url = f"sqlite:///{tmp_path / 'roll.db'}"
+    assert cli(url, tmp_path, "db", "upgrade").returncode == 0
+    down = cli(url, tmp_path, "db", "downgrade", "0003")
+    assert down.returncode == 0, down.stderr
+    behind = cli(url, tmp_path, "db", "check")
+    assert behind.returncode == 1 and "0004" in behind.stdout
+    assert "Run: intempo db upgrade" in behind.stdout
+    assert cli(url, tmp_path, "db", "upgrade").returncode == 0
+    assert cli(url, tmp_path, "db", "check").returncode == 0
