@@ -88,11 +88,11 @@ def timed_turn(handle):
     name the chat (hashed) in the lines logged during it."""
 
     @functools.wraps(handle)
-    async def run(self, session, incoming):
+    async def run(self, session, incoming, *args, **kwargs):
         started, outcome = time.perf_counter(), "error"
         bound = logs.bind(chat=incoming.external_id)
         try:
-            replies = await handle(self, session, incoming)
+            replies = await handle(self, session, incoming, *args, **kwargs)
             outcome = "ok"
             return replies
         finally:
