@@ -4,7 +4,6 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
-from bot import console
+from bot import console, logs, ops_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
@@ -25,6 +24,7 @@ from models.db import transaction
 from models.figures import period_figures
 from models.people import InvalidPhone, create_codes, normalise_phone
 from models.tables import ChatIdentity, Notice, Person
+from scheduler.backup_job import backup_jobs
 from scheduler.clock import run_clock
 from scheduler.digest import clock_extras
 
@@ -33,9 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings)  # LOG_LEVEL, LOG_FORMAT; no personal data (bot/logs.py)
     try:
         return args.run(settings, args) or 0
     except migrate.NotMigrated as problem:
@@ -65,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply all migrations").set_defaults(run=db_upgrade)
     db_commands.add_parser("current", help="show the applied migration").set_defaults(
         run=db_current)
+    ops_cli.add_db_commands(db_commands)  # backup, restore, check, downgrade
 
     catalog = commands.add_parser("catalog", help="the service catalogue")
     catalog_commands = catalog.add_subparsers(required=True, metavar="ACTION")
@@ -277,7 +276,7 @@ def _run_web(settings: Settings, background) -> int:
         runtime = await start_runtime(settings)
         app = create_app(runtime, background)
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                                log_level=settings.log_level.lower())
+                                log_level=settings.log_level.lower(), log_config=None)
         await uvicorn.Server(config).serve()
 
     asyncio.run(main_coroutine())
@@ -290,7 +289,7 @@ async def _dispatch(runtime: Runtime) -> None:
 
 async def _clock(runtime: Runtime) -> None:
     await run_clock(runtime.engine, runtime.job_context(), runtime.settings.timezone,
-                    extra=clock_extras())
+                    extra={**clock_extras(), **backup_jobs(runtime.settings)})
 
 
 async def _channel_jobs(runtime: Runtime) -> None:

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
 
+    metrics_token: SecretStr | None = None  # GET /metrics with this bearer token; unset: off
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    backup_dir: str | None = None  # the nightly backup's folder; unset: no nightly backup
+    backup_keep: int = Field(default=7, ge=1, le=365)
+    backup_time: str = Field(default="02:30", pattern=r"^\d{2}:\d{2}$")
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.health import install as install_operations
 from bot.runtime import Runtime
 from models.migrate import NotMigrated, require_migrated
 
@@ -53,4 +54,5 @@ def create_app(runtime: Runtime, background: list[BackgroundJob] | None = None) 
 
     app = Starlette(routes=[Route("/health", health), *runtime.routes], lifespan=lifespan)
     app.state.runtime = runtime
+    install_operations(app, runtime)  # /health/ready, /metrics, request timing
     return app

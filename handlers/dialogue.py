@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
@@ -69,6 +70,7 @@ class Dialogue:
                 log.info("retrying a message after a lost race")
         raise AssertionError("unreachable")
 
+    @metrics.timed_turn
     async def handle_in(self, session: AsyncSession, incoming: Incoming) -> list[Reply]:
         """Handle inside the caller's transaction (channels that dedupe updates use this)."""
         now = self.clock()

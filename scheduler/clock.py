@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from scheduler import jobs
+from scheduler import jobs, watch
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 7_310_402  # the advisory lock that says "this process runs the clock"
@@ -115,9 +115,13 @@ def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
 def _logged(job_id: str, job):
     async def run(ctx: jobs.JobContext):
         try:
-            return await job(ctx)
+            result = await job(ctx)
         except Exception:  # a failing job must not stop the clock; the next run retries
             log.exception("clock job %s failed", job_id)
+            await watch.job_done(ctx, job_id, ok=False)
+            return None
+        await watch.job_done(ctx, job_id, ok=True)
+        return result
 
     run.__name__ = job_id
     return run
@@ -133,6 +137,7 @@ async def run_clock(engine: AsyncEngine, ctx: jobs.JobContext, timezone: str = "
             await asyncio.sleep(standby_seconds)
             continue
         log.info("this process runs the clock")
+        watch.leading(True)
         scheduler = build_scheduler(ctx, timezone, extra)
         scheduler.start()
         try:
@@ -141,4 +146,5 @@ async def run_clock(engine: AsyncEngine, ctx: jobs.JobContext, timezone: str = "
             log.warning("the clock stands by until it can take the lock again")
         finally:
             scheduler.shutdown(wait=False)
+            watch.leading(False)
             await leadership.release()

@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import logs, metrics
 from handlers.notices import render_notice
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
@@ -206,6 +207,7 @@ class Dispatcher:
     async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome:
         """Try the person's chats in order until one takes the notice, asks for "later",
         or fails transiently with attempts left (see `passes_on`)."""
+        logs.bind(notice_id=delivery.notice_id)  # in this person's task
         blocked, tried = [], []
         for identity in delivery.chats:
             result = await self._send(identity, delivery, deadline)
@@ -233,6 +235,7 @@ class Dispatcher:
         except Exception as error:  # a sender bug must not lose the notice
             log.exception("sender %s failed", sender.channel)
             result = SendResult(ok=False, error=f"{type(error).__name__}: {error}")
+        metrics.send_result(identity.channel, delivery.kind, result)
         if result.retry_after and limiter is not None:
             limiter.pause(result.retry_after)  # the whole bot
         return result

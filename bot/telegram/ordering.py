@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from functools import partial
 
+from bot.logs import hashed
+
 log = logging.getLogger(__name__)
 
 
@@ -46,4 +48,5 @@ class ChatOrder:
         if self._last_of_chat.get(chat) is task:
             del self._last_of_chat[chat]  # the chat is idle: forget it
         if not task.cancelled() and task.exception() is not None:
-            log.error("handling an update of chat %s failed", chat, exc_info=task.exception())
+            log.error("handling an update of chat %s failed", hashed(chat),
+                      exc_info=task.exception())

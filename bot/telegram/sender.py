@@ -25,6 +25,8 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
+from bot.logs import hashed
 from bot.telegram.adapter import CHANNEL
 from bot.telegram.flood import FloodGate
 from bot.telegram.rendering import render_reply
@@ -121,9 +123,10 @@ class TelegramSender:
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)
                 self.flood.close_for(seconds)
+                metrics.refused(CHANNEL, "429")
                 flood_answers += 1
                 log.warning("Telegram flood control: retry after %s s (chat %s)", seconds,
-                            chat_id)
+                            hashed(chat_id))
                 if seconds > max_wait or flood_answers >= self.policy.flood_attempts:
                     return SendResult(ok=False, retry_after=seconds,
                                       error=f"flood control: retry after {seconds:g} s")

@@ -20,6 +20,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
+from bot import metrics
+from bot.logs import bind, hashed
 from bot.telegram.adapter import (
     CHANNEL,
     Explain,
@@ -68,6 +70,7 @@ class UpdateProcessor:
 
     async def _handle(self, update: Update, route: Route,
                       committed: asyncio.Future | None) -> None:
+        bind(update_id=update.update_id, chat=route.chat_id)  # in this update's task
         try:
             replies = await self._apply(update, route)
         except BaseException as error:
@@ -112,8 +115,10 @@ class UpdateProcessor:
                                        accepted=not is_stale_answer(replies))
         for reply in replies:
             result = await self.sender.send_reply(route.chat_id, reply, notice=False)
+            metrics.send_result("telegram", None, result)
             if not result.ok:
-                log.warning("reply to chat %s not sent: %s", route.chat_id, result.error)
+                log.warning("reply to chat %s not sent: %s", hashed(route.chat_id),
+                            result.error)
                 return
 
     async def _answer_press(self, chat_id: int, query_id: str, toast: str | None = None):
@@ -121,7 +126,8 @@ class UpdateProcessor:
         answer = partial(self.sender.bot.answer_callback_query, query_id, text=toast)
         result = await self.sender.call(chat_id, answer, notice=False)
         if not result.ok:
-            log.info("callback query of chat %s not answered: %s", chat_id, result.error)
+            log.info("callback query of chat %s not answered: %s", hashed(chat_id),
+                     result.error)
 
     async def _close_keyboard(self, chat_id: int, pressed: PressedButton, *,
                               accepted: bool) -> None:
@@ -135,7 +141,7 @@ class UpdateProcessor:
             edit = partial(bot.edit_message_reply_markup, **where)
         result = await self.sender.call(chat_id, edit, notice=False)
         if not result.ok:  # e.g. too old to edit, or already edited: harmless
-            log.info("message %s of chat %s not edited: %s", pressed.message_id, chat_id,
+            log.info("message %s of chat %s not edited: %s", pressed.message_id, hashed(chat_id),
                      result.error)
 
 
