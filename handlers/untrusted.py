@@ -24,7 +24,9 @@ def as_number(text: str, max_digits: int = 18) -> int | None:
 
 def without_controls(text: str, keep: str = "") -> str:
     """`text` with every control, format, surrogate and unassigned character removed,
-    except those in `keep` (e.g. line breaks in typed text)."""
+    except those in `keep` (e.g. line breaks in typed text). TypeError if not a string."""
+    if not isinstance(text, str):
+        raise TypeError(f"text expected, got {type(text).__name__}")
     return "".join(ch for ch in text if ch in keep or unicodedata.category(ch)[0] != "C")
 
 

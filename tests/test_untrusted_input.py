@@ -199,6 +199,29 @@ async def test_an_unexpected_failure_on_telegram_is_recorded_and_apologised(
         assert (await session.exec(select(ChoiceToken))).all() == []
 
 
+async def test_a_malformed_telegram_update_is_acknowledged_and_ignored(runtime):
+    api = FakeBotApi()
+    runtime.settings = Settings(
+        database_url=runtime.settings.database_url, _env_file=None, telegram_bot_token=TOKEN,
+        public_base_url="https://intempo.example.org", telegram_webhook_secret=SECRET)
+    channel = install(runtime, request=api)
+    updates = Updates()
+    wrong_text = updates.message(8002, "x")
+    wrong_text["message"]["text"] = [None]
+    wrong_chat = updates.message(8002, "x")
+    wrong_chat["message"]["chat"]["id"] = {"a": 1}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)),
+                                 base_url="http://testserver") as client:
+        for update in (wrong_text, wrong_chat):
+            response = await client.post("/telegram/webhook", json=update,
+                                         headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200
+    await channel.processor.order.drain()
+    assert api.sent() == []
+    async with transaction(runtime.sessions) as session:
+        assert (await session.exec(select(ProcessedUpdate))).all() == []
+
+
 async def test_a_console_turn_that_fails_is_an_apology(runtime, monkeypatch):
     failing_step(monkeypatch, "welcome")
     chat = Chatter(runtime, "+393330000009")

@@ -53,7 +53,13 @@ class UpdateProcessor:
         """Queue `update` behind the earlier updates of its chat. `committed`, when given,
         is resolved once the update's effect is in the database (or has failed to be),
         before the replies are sent: the webhook answers Telegram at that point."""
-        route = route_update(update)
+        try:
+            route = route_update(update)
+        except (TypeError, ValueError, AttributeError, KeyError) as problem:
+            # Telegram never sends such a thing (a string where a number goes, a list for
+            # a text): nothing in it can be read, so nothing is done, and it is not retried
+            log.warning("update %s is malformed, ignored: %r", update.update_id, problem)
+            route = None
         if route is None:
             _resolve(committed)
             return
