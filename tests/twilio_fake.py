@@ -68,6 +68,7 @@ class Recorded:
     form: dict[str, list[str]]
     headers: dict[str, str]
     created: bool = False  # answered 201
+    sid: str = ""  # the Message SID it was given, when created
 
     def one(self, name: str) -> str | None:
         values = self.form.get(name)
@@ -97,7 +98,23 @@ class FakeTwilio:
         return [r for r in self.requests if r.created]
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route(MESSAGES, self._create, methods=["POST"])])
+        return Starlette(routes=[Route(MESSAGES, self._create, methods=["POST"]),
+                                 Route(MESSAGES, self._list, methods=["GET"])])
+
+    async def _list(self, request: Request) -> JSONResponse:
+        """GET …/Messages.json: the messages created, newest first, filtered by To and
+        From as Twilio filters them (one page)."""
+        if request.headers.get("authorization") != self._basic():
+            return _error(401, 20003, "Authenticate")
+        wanted = {name: request.query_params.get(name) for name in ("To", "From")}
+        messages = [self._message(record.sid, record) for record in reversed(self.sent)
+                    if all(value is None or record.one(name) == value
+                           for name, value in wanted.items())]
+        path = request.url.path
+        return JSONResponse({"messages": messages, "page": 0, "page_size": 50,
+                             "first_page_uri": path, "next_page_uri": None,
+                             "previous_page_uri": None, "uri": path, "start": 0,
+                             "end": max(len(messages) - 1, 0)})
 
     async def _create(self, request: Request) -> JSONResponse:
         form = await request.form()
@@ -116,7 +133,7 @@ class FakeTwilio:
         if problem:
             return _error(400, *problem)
         record.created = True
-        sid = f"SM{next(self._numbers):032x}"
+        record.sid = sid = f"SM{next(self._numbers):032x}"
         return JSONResponse(self._message(sid, record), status_code=201)
 
     def _basic(self) -> str:

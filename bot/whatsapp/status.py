@@ -13,10 +13,11 @@ from twilio.request_validator import RequestValidator
 
 from bot.whatsapp.errors import UNREACHABLE
 from bot.whatsapp.form import BadSid, message_sid
+from bot.whatsapp.sender import NOTICE_PARAMETER
 from bot.whatsapp.signature import Refused, signed_form
 from handlers.untrusted import as_number
 from models.db import transaction
-from models.whatsapp import record_delivery_status
+from models.whatsapp import claim_unknown_send, record_delivery_status
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
             return PlainTextResponse(str(problem), status_code=400)
         if not status:
             return PlainTextResponse("MessageStatus is required", status_code=400)
+        # the notice the message is, named in the callback URL the sender gave Twilio
+        notice_id = as_number(request.query_params.get(NOTICE_PARAMETER, ""), max_digits=12)
         async with transaction(runtime.sessions) as session:
+            if notice_id is not None:
+                await claim_unknown_send(session, notice_id, sid, status, runtime.clock())
             changed = await record_delivery_status(
                 session, sid, status, None if code is None else str(code),
                 unreachable=code in UNREACHABLE, now=runtime.clock())
