@@ -104,6 +104,9 @@ class FakeTwilio:
     async def _list(self, request: Request) -> JSONResponse:
         """GET …/Messages.json: the messages created, newest first, filtered by To and
         From as Twilio filters them (one page)."""
+        self.requests.append(Recorded(request.method, request.url.path,
+                                      {k: [v] for k, v in request.query_params.items()},
+                                      dict(request.headers)))
         if request.headers.get("authorization") != self._basic():
             return _error(401, 20003, "Authenticate")
         wanted = {name: request.query_params.get(name) for name in ("To", "From")}
