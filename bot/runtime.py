@@ -7,7 +7,7 @@ embedded `serve` process runs (e.g. Telegram long polling)."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -46,7 +46,8 @@ class Runtime:
     file_links: "FileLinks | None" = None  # signed links to stored files (bot/files.py)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.sessions, self.senders, clock=self.clock)
+        return Dispatcher(self.sessions, self.senders, clock=self.clock,
+                          lease=timedelta(seconds=self.settings.dispatch_lease_seconds))
 
     def job_context(self) -> JobContext:
         return JobContext(self.sessions, self.rules, self.clock)

@@ -45,7 +45,8 @@ from scheduler.ratelimit import SlidingWindowLimiter
 log = logging.getLogger(__name__)
 NO_CHAT_RETRY = timedelta(seconds=30)
 LEASE_SPARE = 0.25  # the part of a claim's lease kept for the last send and its record
-CONFIRM_GRACE = timedelta(seconds=60)  # an unknown send's own news may take this long
+# an unknown send's own news may take this long (half the lease, when that is shorter)
+CONFIRM_GRACE = timedelta(seconds=60)
 LOOKUP_RETRY = 30.0  # seconds, when the platform could not be asked
 STOP_GRACE = 20.0  # seconds a stopping dispatcher gives the sends it started
 NOT_SENT_AGAIN = "the last send's outcome is unknown: not sent again"
@@ -164,6 +165,7 @@ class Dispatcher:
             if getattr(sender, "limits", None) is not None}
         self.stopping = asyncio.Event()
         self.marks = GroupCommit(self._mark)
+        self.confirm_grace = min(CONFIRM_GRACE, lease / 2)
 
     def stop(self) -> None:
         """Start no new send: the ones under way finish and are recorded, the rest of
@@ -322,7 +324,7 @@ class Dispatcher:
                 log.info("notice %s was sent before the stop: not sent again",
                          delivery.notice_id)
                 return Outcome(delivery, chat, found, [], None)
-            wait = (unknown.since + CONFIRM_GRACE - self.clock()).total_seconds()
+            wait = (unknown.since + self.confirm_grace - self.clock()).total_seconds()
             if wait > 0:  # the platform's news of it may still come
                 return Outcome(delivery, chat, SendResult(
                     ok=False, retry_after=wait, error="waiting for news of the last send"),
