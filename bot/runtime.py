@@ -18,10 +18,11 @@ from bot.console import ConsoleSender
 from bot.settings import Settings
 from handlers.dialogue import Dialogue
 from handlers.flow import DialogueSettings
+from handlers.sending import Sender
 from models.base import utcnow
 from models.db import make_engine, make_sessions
 from models.migrate import require_migrated
-from scheduler.dispatcher import Dispatcher, Sender
+from scheduler.dispatcher import Dispatcher
 from scheduler.jobs import ClockRules, JobContext
 
 Job = Callable[["Runtime"], Awaitable[None]]

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import NoticeStatus, utcnow
 from models.outbox import release_held
 from models.people import usable
-from models.tables import ChatIdentity, Notice, Person
+from models.tables import ChatIdentity, Notice
 
 # How far along a message is. A status is recorded only over a lower one: "sent" after
 # "delivered" is ignored, and so is "failed" after "delivered" (the person has it). A read
@@ -52,12 +52,6 @@ async def note_inbound(session: AsyncSession, identity: ChatIdentity, now: datet
     session.add(identity)
     if identity.person_id is not None:
         await release_held(session, identity.person_id, now)
-
-
-async def language_of(session: AsyncSession, identity: ChatIdentity,
-                      default: str = "it") -> str:
-    person = await session.get(Person, identity.person_id) if identity.person_id else None
-    return person.language if person is not None else default
 
 
 async def claim_unknown_send(session: AsyncSession, notice_id: int, message_sid: str,

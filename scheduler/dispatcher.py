@@ -20,12 +20,12 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.notices import render_notice
+from handlers.sending import Sender, SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
@@ -50,36 +50,6 @@ CONFIRM_GRACE = timedelta(seconds=60)
 LOOKUP_RETRY = 30.0  # seconds, when the platform could not be asked
 STOP_GRACE = 20.0  # seconds a stopping dispatcher gives the sends it started
 NOT_SENT_AGAIN = "the last send's outcome is unknown: not sent again"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What a channel sender made of one notice. A `permanent` failure is not retried on
-    this chat: the person's next chat is tried, and with none left the notice fails.
-    `hold` means "not on this chat now" (e.g. outside WhatsApp's 24-hour window with no
-    template): the next chat of the person is tried, else the notice waits until they
-    write again."""
-
-    ok: bool
-    status: str = NoticeStatus.SENT
-    provider_message_id: str | None = None
-    error: str | None = None
-    permanent: bool = False
-    retry_after: float | None = None
-    hold: bool = False
-    unreachable: bool = False  # the person blocked us on this chat: mark it, try another
-
-
-class Sender(Protocol):
-    """A channel's way out. `limits` (optional) are the platform's sending limits, which
-    the dispatcher keeps for every notice it hands over. A sender that can look up what it
-    sent also has `find_sent(identity, reply, since) -> SendResult | None`: the message
-    that went out for this notice since then, if any (raises when it cannot tell)."""
-
-    channel: str
-
-    async def send(self, identity: ChatIdentity, reply: Reply,
-                   notice: Notice | None = None) -> SendResult: ...
 
 
 @dataclass(frozen=True)

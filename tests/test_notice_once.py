@@ -10,11 +10,12 @@ import pytest_asyncio
 from sqlmodel import select
 
 from bot.whatsapp.settings import WhatsAppSettings
+from handlers.sending import SendResult
 from models.base import NoticeStatus
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice
-from scheduler.dispatcher import NOT_SENT_AGAIN, Dispatcher, SendResult
+from scheduler.dispatcher import NOT_SENT_AGAIN, Dispatcher
 from tests.support import enrolled
 from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (

@@ -24,12 +24,13 @@ from bot.whatsapp.form import BadSid, message_sid
 from bot.whatsapp.signature import Refused, signed_form
 from handlers.dialogue import Dialogue
 from handlers.inbound import Chat, handle_once
+from handlers.language import language_for
 from handlers.matching import fold
 from handlers.messages import text as catalogue_text
 from handlers.types import Incoming, Reply
 from handlers.untrusted import as_number, clean_id
 from models.people import InvalidPhone, identity_for, normalise_phone
-from models.whatsapp import language_of, note_inbound, opt_in, opt_out
+from models.whatsapp import note_inbound, opt_in, opt_out
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -86,19 +87,19 @@ async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMess
     if message.opt_out_type == "STOP" or words in STOP_WORDS:
         identity = await identity_for(session, CHANNEL, message.phone)
         await opt_out(session, identity, now)
-        return [Reply(catalogue_text(await language_of(session, identity),
+        return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
                                      "channel.opted_out"))]
     if message.opt_out_type == "START" or words in START_WORDS:
         identity = await identity_for(session, CHANNEL, message.phone)
         if await opt_in(session, identity):
             # only the confirmation: a request being written stays where it was
             await note_inbound(session, identity, now)
-            return [Reply(catalogue_text(await language_of(session, identity),
+            return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
                                          "channel.opted_in"))]
     if message.text_only_refused:
         identity = await identity_for(session, CHANNEL, message.phone)
         await note_inbound(session, identity, now)
-        return [Reply(catalogue_text(await language_of(session, identity),
+        return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
                                      "channel.text_only"))]
     if message.payload:  # a pressed quick-reply button: the same path as Telegram's buttons
         return await dialogue.handle_in(session, Incoming(

@@ -17,11 +17,11 @@ from bot.whatsapp import render
 from bot.whatsapp.client import close_client, make_client
 from bot.whatsapp.errors import classify
 from bot.whatsapp.settings import WhatsAppSettings
+from handlers.sending import SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.tables import ChatIdentity, Notice
 from models.whatsapp import WINDOW_HOLD
-from scheduler.dispatcher import SendResult
 from scheduler.ratelimit import Limits
 
 OPTED_OUT = "whatsapp_opted_out"
