@@ -3,7 +3,6 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import signal
@@ -314,8 +313,13 @@ async def worker(runtime: Runtime, args) -> int:
     """The clock (one leader among workers) and a dispatcher (any number may run), until
     SIGTERM or SIGINT, which stop the dispatcher gracefully."""
     stop_on_signals(asyncio.current_task())
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.gather(_dispatch(runtime), _clock(runtime))
+    jobs = [asyncio.create_task(_dispatch(runtime)), asyncio.create_task(_clock(runtime))]
+    try:
+        await asyncio.gather(*jobs)
+    except asyncio.CancelledError:
+        # the cancelled gather cancelled every job; let each reach its end (the
+        # dispatcher's graceful stop takes a moment longer than the clock's)
+        await asyncio.gather(*jobs, return_exceptions=True)
     return 0
 
 

@@ -197,12 +197,25 @@ class Dispatcher:
             await asyncio.shield(running)
         except asyncio.CancelledError:
             self.stop()
-            try:
-                await asyncio.wait_for(running, grace)
-            except TimeoutError:
-                log.error("dispatcher did not stop within %.0f s: its claims will lapse",
-                          grace)
+            await self._finish(running, grace)
             raise
+
+    async def _finish(self, running: asyncio.Task, grace: float) -> None:
+        """Wait for the stopping pass; a second request to stop within `grace` (a process
+        cancelling its jobs twice) does not cut the sends short."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
+        while not running.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(running), max(until - loop.time(), 0))
+            except asyncio.CancelledError:
+                if loop.time() >= until:
+                    break
+            except TimeoutError:
+                break
+        if not running.done():
+            log.error("dispatcher did not stop within %.0f s: its claims will lapse", grace)
+            running.cancel()
 
     async def _claim(self) -> list[Delivery]:
         now = self.clock()

@@ -53,9 +53,11 @@ def free_port() -> int:
 
 
 class Serve:
-    """`intempo serve` as a child process, on the test's database and fake Twilio."""
+    """`intempo serve` (or `worker`) as a child process, on the test's database and fake
+    Twilio."""
 
-    def __init__(self, url: str, twilio_url: str, log: Path):
+    def __init__(self, url: str, twilio_url: str, log: Path, command: str = "serve"):
+        self.command = command
         self.port = free_port()
         self.public = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": url, "PORT": str(self.port),
@@ -73,8 +75,10 @@ class Serve:
         began = time.monotonic()
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", cwd=ROOT, env=self.env,
+                sys.executable, "-m", "bot.cli", self.command, cwd=ROOT, env=self.env,
                 stdout=out, stderr=out)
+        if self.command != "serve":
+            return  # no web app to wait for
         async with httpx.AsyncClient(base_url=self.public) as client:
             for _ in range(300):
                 try:
@@ -188,3 +192,35 @@ async def test_serve_killed_and_stopped_while_notices_flow_sends_each_once(sqlit
     print(f"{len(twilio.sent)} messages for {len(notices)} notices; {unknown} sends left "
           f"unknown by a kill and settled by asking Twilio; {len(answered)} inbound answered; "
           f"serve started in {max(serve.startup_seconds):.1f} s at most")
+
+
+async def test_a_worker_told_to_stop_finishes_its_send_and_hands_back_the_rest(sqlite_url,
+                                                                             tmp_path):
+    await prepare(sqlite_url)
+    twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, delay=1.0)  # a slow Twilio
+    async with serving(twilio.app()) as twilio_url:
+        worker = Serve(sqlite_url, twilio_url, tmp_path / "worker.log", command="worker")
+        worker.env["LOG_LEVEL"] = "WARNING"
+        await queue_round(sqlite_url, 0)
+        try:
+            await worker.start()
+            for _ in range(3000):  # SIGTERM while a message is at Twilio
+                if twilio.answering:
+                    break
+                await asyncio.sleep(0.01)
+            assert twilio.answering, (tmp_path / "worker.log").read_text()[-3000:]
+            await worker.stop(signal.SIGTERM)
+        finally:
+            if worker.process.returncode is None:
+                worker.process.kill()
+                await worker.process.wait()
+    assert worker.process.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    notices, _ = await stored(sqlite_url)
+    sent = {r.one("StatusCallback").rsplit("=", 1)[1] for r in twilio.sent}
+    assert sent  # at least the one under way at the signal
+    for notice in notices:
+        assert notice.in_flight_at is None  # nothing it sent went unrecorded
+        if str(notice.id) in sent:
+            assert notice.status == "sent" and notice.provider_message_id
+        else:  # handed back: due at once for the next dispatcher, not after a lease
+            assert notice.status == "pending" and notice.claimed_until is None
