@@ -224,7 +224,7 @@ PIECES = {  # label: (end of the file's path, function name)
     "  its transaction: processed-update row + dialogue turn + commit":
         ("telegram/updates.py", "_apply"),
     "    the dialogue's turn (Dialogue.handle_in)": ("handlers/dialogue.py", "handle_in"),
-    "    the processed-update row": ("telegram/updates.py", "_first_time"),
+    "    the processed-update row": ("models/inbound.py", "record_update"),
     "  the reply: render + sendMessage through PTB": ("telegram/sender.py", "send_reply"),
     "the adapter (Update → route)": ("telegram/adapter.py", "route_update"),
     "PTB: handing the update to the handler": ("ext/_application.py", "process_update"),

@@ -4,6 +4,8 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -284,7 +286,8 @@ def _run_web(settings: Settings, background) -> int:
 
 
 async def _dispatch(runtime: Runtime) -> None:
-    await runtime.dispatcher().run_forever(runtime.settings.dispatch_interval_seconds)
+    """The dispatcher until the process is told to stop, then a graceful stop."""
+    await runtime.dispatcher().run_until_cancelled(runtime.settings.dispatch_interval_seconds)
 
 
 async def _clock(runtime: Runtime) -> None:
@@ -307,9 +310,25 @@ def web(settings: Settings, args) -> int:
 
 @with_runtime
 async def worker(runtime: Runtime, args) -> int:
-    """The clock (one leader among workers) and a dispatcher (any number may run)."""
-    await asyncio.gather(_dispatch(runtime), _clock(runtime))
+    """The clock (one leader among workers) and a dispatcher (any number may run), until
+    SIGTERM or SIGINT, which stop the dispatcher gracefully."""
+    stop_on_signals(asyncio.current_task())
+    jobs = [asyncio.create_task(_dispatch(runtime)), asyncio.create_task(_clock(runtime))]
+    try:
+        await asyncio.gather(*jobs)
+    except asyncio.CancelledError:
+        # the cancelled gather cancelled every job; let each reach its end (the
+        # dispatcher's graceful stop takes a moment longer than the clock's)
+        await asyncio.gather(*jobs, return_exceptions=True)
     return 0
+
+
+def stop_on_signals(task: asyncio.Task) -> None:
+    """SIGTERM and SIGINT cancel `task` (and so stop what it awaits, gracefully where it
+    knows how) instead of killing the process at once."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.messages import DEFAULT_LANGUAGE, text
+from handlers.sending import SendResult
 from handlers.types import File, Incoming, Reply
 from models.base import NoticeStatus
 from models.db import transaction
 from models.outbox import unseen_console_notices
 from models.people import identity_for
 from models.tables import Attachment, ChatIdentity, Person
-from scheduler.dispatcher import SendResult
 
 
 class ConsoleSender:

@@ -7,7 +7,7 @@ embedded `serve` process runs (e.g. Telegram long polling)."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -18,10 +18,11 @@ from bot.console import ConsoleSender
 from bot.settings import Settings
 from handlers.dialogue import Dialogue
 from handlers.flow import DialogueSettings
+from handlers.sending import Sender
 from models.base import utcnow
 from models.db import make_engine, make_sessions
 from models.migrate import require_migrated
-from scheduler.dispatcher import Dispatcher, Sender
+from scheduler.dispatcher import Dispatcher
 from scheduler.jobs import ClockRules, JobContext
 
 Job = Callable[["Runtime"], Awaitable[None]]
@@ -46,7 +47,8 @@ class Runtime:
     file_links: "FileLinks | None" = None  # signed links to stored files (bot/files.py)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.sessions, self.senders, clock=self.clock)
+        return Dispatcher(self.sessions, self.senders, clock=self.clock,
+                          lease=timedelta(seconds=self.settings.dispatch_lease_seconds))
 
     def job_context(self) -> JobContext:
         return JobContext(self.sessions, self.rules, self.clock)

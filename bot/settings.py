@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
+    # how long a dispatcher's claim on a notice lasts: after a crash, its notices wait this
+    # long before another dispatcher takes them (and checks the send left unknown)
+    dispatch_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
 
     metrics_token: SecretStr | None = None  # GET /metrics with this bearer token; unset: off
     log_format: str = Field(default="text", pattern="^(text|json)$")

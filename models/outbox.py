@@ -4,7 +4,7 @@ as the change that caused them, deduplicated by key, claimed by dispatchers with
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import or_, select
+from sqlmodel import or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import NoticeStatus, Role
@@ -46,7 +46,8 @@ async def queue_for_role(session: AsyncSession, role: Role, *, kind: str,
 async def claim_due(session: AsyncSession, now: datetime, limit: int,
                     lease: timedelta) -> list[Notice]:
     """Take up to `limit` due notices for this dispatcher until `now + lease`. On PostgreSQL
-    rows locked by another dispatcher are skipped; an expired lease is claimable again."""
+    rows locked by another dispatcher are skipped; an expired lease is claimable again (and
+    when its notice was in flight, the unknown outcome is counted)."""
     query = (select(Notice)
              .where(Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at <= now,
                     or_(Notice.claimed_until.is_(None), Notice.claimed_until < now))
@@ -56,6 +57,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int,
     notices = list((await session.exec(query)).all())
     for notice in notices:
         notice.claimed_until = now + lease
+        if outcome_unknown(notice):  # a claim that lapsed mid-send
+            notice.unknown_outcomes += 1
         session.add(notice)
     return notices
 
@@ -83,3 +86,32 @@ async def release_held(session: AsyncSession, person_id: int, now: datetime) -> 
         session.add(notice)
         count += 1
     return count
+
+
+# --- a send whose outcome is not known --------------------------------------------------
+# The dispatcher marks a notice just before handing it to a channel and clears the mark
+# with the outcome. A mark found by a later claim means the process stopped mid-send.
+
+MAX_UNKNOWN_RESENDS = 1  # with no way to ask the platform, re-sent at most once
+
+
+async def mark_in_flight(session: AsyncSession, marks: list[tuple[int, int]],
+                         now: datetime) -> None:
+    """(notice id, chat identity id) pairs about to be handed to a channel."""
+    for notice_id, chat_id in marks:
+        await session.exec(update(Notice).where(Notice.id == notice_id)
+                           .values(in_flight_at=now, in_flight_chat_id=chat_id))
+
+
+async def hand_back(session: AsyncSession, notice_ids: list[int]) -> None:
+    """Claimed notices a stopping dispatcher did not send: due again at once, for anyone."""
+    if notice_ids:
+        await session.exec(update(Notice).where(Notice.id.in_(notice_ids),
+                                                Notice.status == NoticeStatus.PENDING)
+                           .values(claimed_until=None))
+
+
+def outcome_unknown(notice: Notice) -> bool:
+    """Whether the notice's last attempt was left without an outcome (counted once, at the
+    claim that finds it: see `claim_due`)."""
+    return notice.in_flight_at is not None

@@ -307,6 +307,10 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     shown_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # handed to a channel, outcome not yet recorded (see models.outbox.mark_in_flight)
+    in_flight_at: datetime | None = Field(default=None, sa_column=utc_column())
+    in_flight_chat_id: int | None = None  # the ChatIdentity it was handed to
+    unknown_outcomes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LinkCode(SQLModel, table=True):

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import NoticeStatus, utcnow
 from models.outbox import release_held
 from models.people import usable
-from models.tables import ChatIdentity, Notice, Person
+from models.tables import ChatIdentity, Notice
 
 # How far along a message is. A status is recorded only over a lower one: "sent" after
 # "delivered" is ignored, and so is "failed" after "delivered" (the person has it). A read
@@ -54,10 +54,21 @@ async def note_inbound(session: AsyncSession, identity: ChatIdentity, now: datet
         await release_held(session, identity.person_id, now)
 
 
-async def language_of(session: AsyncSession, identity: ChatIdentity,
-                      default: str = "it") -> str:
-    person = await session.get(Person, identity.person_id) if identity.person_id else None
-    return person.language if person is not None else default
+async def claim_unknown_send(session: AsyncSession, notice_id: int, message_sid: str,
+                             status: str, now: datetime) -> bool:
+    """Twilio's news of a message sent for `notice_id` (named in its callback URL) while
+    the notice still waits for the outcome of a send: the send went through, so the notice
+    is sent (with this SID) and not sent again. False when there was nothing to settle."""
+    if status not in PROGRESS:
+        return False
+    changed = await session.exec(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.in_flight_at.is_not(None),
+               Notice.provider_message_id.is_(None), Notice.status == NoticeStatus.PENDING)
+        .values(status=NoticeStatus.SENT, sent_at=now, provider_message_id=message_sid,
+                channel="whatsapp", in_flight_at=None, in_flight_chat_id=None,
+                claimed_until=None, last_error=None))
+    return changed.rowcount > 0
 
 
 async def record_delivery_status(session: AsyncSession, message_sid: str, status: str,

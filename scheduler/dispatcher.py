@@ -2,26 +2,43 @@
 hands it to the sender of the chat the person last wrote from (or, when that chat cannot
 take it, to their next one), and records the outcome as soon as it is known. Sending
 happens outside any transaction; a dispatcher that dies mid-way leaves claims whose lease
-runs out, and the notices it had not recorded are sent by the next pass."""
+runs out, and the notices it had not recorded are sent by the next pass.
+
+Exactly once, as far as a platform lets us know: each notice is marked "in flight" just
+before it is handed to a channel, and the mark goes with the outcome. A dispatcher asked
+to stop (SIGTERM) finishes the sends it started, records them and hands back what it had
+claimed but not sent. A mark found by a later claim (the process was killed mid-send)
+means the outcome is unknown: a channel that can look its messages up (WhatsApp: the
+status callback names the notice, and Twilio's message list) is asked first; one that
+cannot (Telegram) gets the notice again at most once."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import logs, metrics
 from handlers.notices import render_notice
+from handlers.sending import Sender, SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
-from models.outbox import MAX_ATTEMPTS, backoff, claim_due
+from models.outbox import (
+    MAX_ATTEMPTS,
+    MAX_UNKNOWN_RESENDS,
+    backoff,
+    claim_due,
+    hand_back,
+    mark_in_flight,
+    outcome_unknown,
+)
 from models.people import identities_of, usable
 from models.tables import ChatIdentity, Notice, Person
 from scheduler.ratelimit import SlidingWindowLimiter
@@ -29,34 +46,21 @@ from scheduler.ratelimit import SlidingWindowLimiter
 log = logging.getLogger(__name__)
 NO_CHAT_RETRY = timedelta(seconds=30)
 LEASE_SPARE = 0.25  # the part of a claim's lease kept for the last send and its record
+# an unknown send's own news may take this long (half the lease, when that is shorter)
+CONFIRM_GRACE = timedelta(seconds=60)
+LOOKUP_RETRY = 30.0  # seconds, when the platform could not be asked
+STOP_GRACE = 20.0  # seconds a stopping dispatcher gives the sends it started
+NOT_SENT_AGAIN = "the last send's outcome is unknown: not sent again"
 
 
 @dataclass(frozen=True)
-class SendResult:
-    """What a channel sender made of one notice. A `permanent` failure is not retried on
-    this chat: the person's next chat is tried, and with none left the notice fails.
-    `hold` means "not on this chat now" (e.g. outside WhatsApp's 24-hour window with no
-    template): the next chat of the person is tried, else the notice waits until they
-    write again."""
+class Unknown:
+    """The notice's last attempt, on `chat` at `since`, was left without an outcome; this
+    is the `count`-th such attempt."""
 
-    ok: bool
-    status: str = NoticeStatus.SENT
-    provider_message_id: str | None = None
-    error: str | None = None
-    permanent: bool = False
-    retry_after: float | None = None
-    hold: bool = False
-    unreachable: bool = False  # the person blocked us on this chat: mark it, try another
-
-
-class Sender(Protocol):
-    """A channel's way out. `limits` (optional) are the platform's sending limits, which
-    the dispatcher keeps for every notice it hands over."""
-
-    channel: str
-
-    async def send(self, identity: ChatIdentity, reply: Reply,
-                   notice: Notice | None = None) -> SendResult: ...
+    chat: ChatIdentity | None
+    since: datetime
+    count: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Outcome:
     result: SendResult  # what that chat said: it decides the notice's status
     blocked: list[int]  # chats found blocked on the way
     errors: str | None  # why the chats tried failed, for last_error
+    still_unknown: bool = False  # nothing sent, the last send's outcome still to be found
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Delivery:
     chats: list[ChatIdentity]  # the person's usable chats, the one last written from first
     reply: Reply
     last_try: bool = False  # the notice's last attempt: any failure passes to the next chat
+    unknown: Unknown | None = None
 
 
 def passes_on(result: SendResult, last_try: bool) -> bool:
@@ -96,15 +102,15 @@ def failure_reasons(tried: list[tuple[str, SendResult]]) -> str | None:
 
 
 class GroupCommit:
-    """Records outcomes as they come. Whoever finds the writer free writes everything
-    waiting, in one transaction: a burst shares transactions, and `add` returns only once
-    its outcome is stored."""
+    """Records outcomes (or in-flight marks) as they come. Whoever finds the writer free
+    writes everything waiting, in one transaction: a burst shares transactions, and `add`
+    returns only once its item is stored."""
 
-    def __init__(self, write: Callable[[list[Outcome]], Awaitable[None]]):
+    def __init__(self, write: Callable[[list], Awaitable[None]]):
         self.write, self.writer = write, asyncio.Lock()
-        self.waiting: list[Outcome] = []
+        self.waiting: list = []
 
-    async def add(self, outcome: Outcome) -> None:
+    async def add(self, outcome) -> None:
         self.waiting.append(outcome)
         async with self.writer:
             batch, self.waiting = self.waiting, []
@@ -128,6 +134,14 @@ class Dispatcher:
             channel: SlidingWindowLimiter(sender.limits, clock=timer, sleep=sleep)
             for channel, sender in self.senders.items()
             if getattr(sender, "limits", None) is not None}
+        self.stopping = asyncio.Event()
+        self.marks = GroupCommit(self._mark)
+        self.confirm_grace = min(CONFIRM_GRACE, lease / 2)
+
+    def stop(self) -> None:
+        """Start no new send: the ones under way finish and are recorded, the rest of
+        what was claimed is handed back (see `run_until_cancelled`)."""
+        self.stopping.set()
 
     async def run_once(self) -> int:
         """One pass over what is due; returns how many notices it handled. Each outcome is
@@ -142,26 +156,67 @@ class Dispatcher:
             by_person[delivery.person_id].append(delivery)
         slots = asyncio.Semaphore(self.concurrency)
         recorder = GroupCommit(self._record)
+        unsent: list[int] = []
 
         async def in_order(chain: list[Delivery]) -> None:
             async with slots:
                 for delivery in chain:
-                    await recorder.add(await self._deliver(delivery, deadline))
+                    outcome = None if self.stopping.is_set() \
+                        else await self._deliver(delivery, deadline)
+                    if outcome is None:  # stopping: not started, handed back below
+                        unsent.append(delivery.notice_id)
+                    else:
+                        await recorder.add(outcome)
 
-        async with asyncio.TaskGroup() as group:  # one failing chain stops the others
-            for chain in by_person.values():
-                group.create_task(in_order(chain))
+        try:
+            async with asyncio.TaskGroup() as group:  # one failing chain stops the others
+                for chain in by_person.values():
+                    group.create_task(in_order(chain))
+        finally:
+            if unsent:
+                async with transaction(self.sessions) as session:
+                    await hand_back(session, unsent)
+                log.info("stopping: %d claimed notices handed back", len(unsent))
         return len(deliveries)
 
     async def run_forever(self, interval: float) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 handled = await self.run_once()
             except Exception:  # keep the loop alive; the claim's lease protects the rows
                 log.exception("dispatch pass failed")
                 handled = 0
             if not handled:
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), interval)
+
+    async def run_until_cancelled(self, interval: float, grace: float = STOP_GRACE) -> None:
+        """`run_forever`, stopping gracefully when cancelled (a process told to stop): the
+        sends under way are not cut off but finish and are recorded, within `grace`."""
+        running = asyncio.create_task(self.run_forever(interval))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            self.stop()
+            await self._finish(running, grace)
+            raise
+
+    async def _finish(self, running: asyncio.Task, grace: float) -> None:
+        """Wait for the stopping pass; a second request to stop within `grace` (a process
+        cancelling its jobs twice) does not cut the sends short."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
+        while not running.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(running), max(until - loop.time(), 0))
+            except asyncio.CancelledError:
+                if loop.time() >= until:
+                    break
+            except TimeoutError:
+                break
+        if not running.done():
+            log.error("dispatcher did not stop within %.0f s: its claims will lapse", grace)
+            running.cancel()
 
     async def _claim(self) -> list[Delivery]:
         now = self.clock()
@@ -189,8 +244,14 @@ class Dispatcher:
                     notice.last_error = f"cannot render: {error!r}"[:500]
                     session.add(notice)
                     continue
+                unknown = None
+                if outcome_unknown(notice):
+                    chat = await session.get(ChatIdentity, notice.in_flight_chat_id) \
+                        if notice.in_flight_chat_id is not None else None
+                    unknown = Unknown(chat, notice.in_flight_at, notice.unknown_outcomes)
                 deliveries.append(Delivery(notice.id, notice.kind, person.id, chats, reply,
-                                           last_try=notice.attempts + 1 >= MAX_ATTEMPTS))
+                                           last_try=notice.attempts + 1 >= MAX_ATTEMPTS,
+                                           unknown=unknown))
             return deliveries
 
     async def _usable_chats(self, session: AsyncSession,
@@ -204,30 +265,81 @@ class Dispatcher:
         chats = await identities_of(session, person.id) if person is not None else []
         return bool(chats) and all(chat.opted_out_at is not None for chat in chats)
 
-    async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome:
+    async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome | None:
         """Try the person's chats in order until one takes the notice, asks for "later",
-        or fails transiently with attempts left (see `passes_on`)."""
+        or fails transiently with attempts left (see `passes_on`). None: the dispatcher
+        is stopping and nothing was sent."""
         logs.bind(notice_id=delivery.notice_id)  # in this person's task
-        blocked, tried = [], []
+        if delivery.unknown is not None:
+            settled = await self._settle_unknown(delivery)
+            if settled is not None:
+                return settled
+        blocked, tried, last = [], [], None
         for identity in delivery.chats:
             result = await self._send(identity, delivery, deadline)
+            if result is None:  # stopping: a chat tried before keeps its outcome
+                break
             tried.append((identity.channel, result))
+            last = (identity, result)
             if result.unreachable:
                 blocked.append(identity.id)
             if not passes_on(result, delivery.last_try):
                 break
-        return Outcome(delivery, identity, result, blocked, failure_reasons(tried))
+        if last is None:
+            return None
+        return Outcome(delivery, *last, blocked, failure_reasons(tried))
+
+    async def _settle_unknown(self, delivery: Delivery) -> Outcome | None:
+        """The last attempt was left without an outcome (the process stopped mid-send).
+        An Outcome when that settles the notice without sending it; None to send."""
+        unknown = delivery.unknown
+        chat = unknown.chat
+        sender = self.senders.get(chat.channel) if chat is not None else None
+        finder = getattr(sender, "find_sent", None)
+        if chat is not None and finder is not None:
+            try:
+                found = await finder(chat, delivery.reply, unknown.since)
+            except Exception as error:  # cannot tell now: ask again a little later
+                log.warning("notice %s: could not look up its last send: %r",
+                            delivery.notice_id, error)
+                return Outcome(delivery, chat, SendResult(
+                    ok=False, retry_after=LOOKUP_RETRY, error="looking up the last send"),
+                    [], None, still_unknown=True)
+            if found is not None:
+                log.info("notice %s was sent before the stop: not sent again",
+                         delivery.notice_id)
+                return Outcome(delivery, chat, found, [], None)
+            wait = (unknown.since + self.confirm_grace - self.clock()).total_seconds()
+            if wait > 0:  # the platform's news of it may still come
+                return Outcome(delivery, chat, SendResult(
+                    ok=False, retry_after=wait, error="waiting for news of the last send"),
+                    [], None, still_unknown=True)
+            return None  # the platform says it never went: send it
+        if unknown.count > MAX_UNKNOWN_RESENDS and chat is not None:
+            log.warning("notice %s: outcome unknown again, not re-sent", delivery.notice_id)
+            return Outcome(delivery, chat, SendResult(ok=True), [], NOT_SENT_AGAIN)
+        return None  # re-sent, once
+
+    async def _mark(self, marks: list[tuple[int, int]]) -> None:
+        async with transaction(self.sessions) as session:
+            await mark_in_flight(session, marks, self.clock())
 
     async def _send(self, identity: ChatIdentity, delivery: Delivery,
-                    deadline: float) -> SendResult:
+                    deadline: float) -> SendResult | None:
         """Hand the notice to the chat's sender once the channel's limits allow; when
-        they allow it only after `deadline`, a "later" without sending."""
+        they allow it only after `deadline`, a "later" without sending; None when the
+        dispatcher is stopping before the send starts."""
         limiter = self.limiters.get(identity.channel)
         if limiter is not None:
-            wait = await limiter.acquire(identity.external_id, deadline)
+            wait = await self._acquire(limiter, identity, deadline)
+            if wait is None:
+                return None
             if wait:
                 return SendResult(ok=False, retry_after=wait,
                                   error=f"{identity.channel} paused for {wait:.0f} s")
+        if self.stopping.is_set():
+            return None
+        await self.marks.add((delivery.notice_id, identity.id))  # from here: in flight
         sender = self.senders[identity.channel]
         try:
             result = await sender.send(identity, delivery.reply, notice=Notice(
@@ -239,6 +351,18 @@ class Dispatcher:
         if result.retry_after and limiter is not None:
             limiter.pause(result.retry_after)  # the whole bot
         return result
+
+    async def _acquire(self, limiter: SlidingWindowLimiter, identity: ChatIdentity,
+                       deadline: float) -> float | None:
+        """The limiter's wait, cut short (None) when the dispatcher is told to stop."""
+        acquiring = asyncio.ensure_future(limiter.acquire(identity.external_id, deadline))
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if acquiring.done():
+            return acquiring.result()
+        acquiring.cancel()
+        return None
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
@@ -257,6 +381,8 @@ class Dispatcher:
         delivery, identity, result = outcome.delivery, outcome.identity, outcome.result
         notice = await session.get(Notice, delivery.notice_id)
         notice.claimed_until = None
+        if not outcome.still_unknown:
+            notice.in_flight_at = notice.in_flight_chat_id = None  # the outcome is known
         notice.channel = identity.channel
         notice.last_error = outcome.errors
         reply = delivery.reply

@@ -105,7 +105,8 @@ async def test_inside_the_window_a_notice_goes_as_free_text(runtime, app, twilio
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert request.form == {"To": [f"whatsapp:{GIULIA}"], "From": [FROM],
                             "Body": [UNSERVED_TEXT],
-                            "StatusCallback": [f"{PUBLIC}/whatsapp/status"]}
+                            # the notice is named, so Twilio's news tells which one went
+                            "StatusCallback": [f"{PUBLIC}/whatsapp/status?notice={notice_id}"]}
     sent = await notice(runtime, notice_id)
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     assert sent.provider_message_id == f"SM{1:032x}"

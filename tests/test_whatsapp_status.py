@@ -186,10 +186,11 @@ async def test_from_dispatch_to_read(runtime, clock):
                                        "when": "domani"}, dedupe_key="d", now=clock.now)
         await runtime.dispatcher().run_once()
     [request] = fake.sent
-    assert request.one("StatusCallback") == "https://intempo.example.org/whatsapp/status"
     async with client_for(app) as client:
         async with transaction(runtime.sessions) as session:
             notice = (await session.exec(select(Notice))).one()
+        assert request.one("StatusCallback") == \
+            f"https://intempo.example.org/whatsapp/status?notice={notice.id}"
         await report(client, "sent", "delivered", "read", sid=notice.provider_message_id)
     assert (await load(runtime, notice.id)).delivery_status == "read"
 

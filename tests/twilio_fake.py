@@ -17,6 +17,8 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import uvicorn
@@ -68,6 +70,8 @@ class Recorded:
     form: dict[str, list[str]]
     headers: dict[str, str]
     created: bool = False  # answered 201
+    sid: str = ""  # the Message SID it was given, when created
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def one(self, name: str) -> str | None:
         values = self.form.get(name)
@@ -82,6 +86,8 @@ class FakeTwilio:
     scripted: list[tuple[int, dict]] = field(default_factory=list)
     parameters: set[str] = field(default_factory=known_parameters)
     base_url: str = ""  # set while served
+    delay: float = 0.0  # seconds each message creation takes (a send stays in flight)
+    answering: int = 0  # messages created whose answer has not gone back yet
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(self, http_status: int, code: int, message: str = "scripted failure",
@@ -97,7 +103,26 @@ class FakeTwilio:
         return [r for r in self.requests if r.created]
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route(MESSAGES, self._create, methods=["POST"])])
+        return Starlette(routes=[Route(MESSAGES, self._create, methods=["POST"]),
+                                 Route(MESSAGES, self._list, methods=["GET"])])
+
+    async def _list(self, request: Request) -> JSONResponse:
+        """GET …/Messages.json: the messages created, newest first, filtered by To and
+        From as Twilio filters them (one page)."""
+        self.requests.append(Recorded(request.method, request.url.path,
+                                      {k: [v] for k, v in request.query_params.items()},
+                                      dict(request.headers)))
+        if request.headers.get("authorization") != self._basic():
+            return _error(401, 20003, "Authenticate")
+        wanted = {name: request.query_params.get(name) for name in ("To", "From")}
+        messages = [self._message(record.sid, record) for record in reversed(self.sent)
+                    if all(value is None or record.one(name) == value
+                           for name, value in wanted.items())]
+        path = request.url.path
+        return JSONResponse({"messages": messages, "page": 0, "page_size": 50,
+                             "first_page_uri": path, "next_page_uri": None,
+                             "previous_page_uri": None, "uri": path, "start": 0,
+                             "end": max(len(messages) - 1, 0)})
 
     async def _create(self, request: Request) -> JSONResponse:
         form = await request.form()
@@ -115,8 +140,14 @@ class FakeTwilio:
         problem = self._invalid(record)
         if problem:
             return _error(400, *problem)
-        record.created = True
-        sid = f"SM{next(self._numbers):032x}"
+        record.created = True  # created even if the client is gone before the answer
+        record.sid = sid = f"SM{next(self._numbers):032x}"
+        if self.delay:
+            self.answering += 1
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.answering -= 1
         return JSONResponse(self._message(sid, record), status_code=201)
 
     def _basic(self) -> str:
@@ -147,7 +178,7 @@ class FakeTwilio:
                 "body": record.one("Body") or "", "status": "queued", "num_media": "0",
                 "num_segments": "1", "direction": "outbound-api", "error_code": None,
                 "error_message": None, "price": None, "uri": path,
-                "date_created": "Wed, 25 Nov 2026 08:00:00 +0000",
+                "date_created": format_datetime(record.at, usegmt=True),
                 "subresource_uris": {"media": path.replace(".json", "/Media.json")}}
 
 

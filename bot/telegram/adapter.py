@@ -13,6 +13,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
 from handlers.types import Incoming
+from handlers.untrusted import clean_id
 
 CHANNEL = "telegram"
 TEXT_ONLY = "channel.text_only"
@@ -29,11 +30,22 @@ class PressedButton:
     label: str | None  # the button's label, read from the keyboard the press came from
 
 
+def _check_id(value: object, *, optional: bool = False) -> None:
+    """A chat or user id is an integer: TypeError for anything else (a broken update)."""
+    if (value is None and optional) or (isinstance(value, int)
+                                        and not isinstance(value, bool)):
+        return
+    raise TypeError(f"an id must be an integer, not {value!r:.40}")
+
+
 @dataclass(frozen=True)
 class ForDialogue:
     chat_id: int
     incoming: Incoming
     pressed: PressedButton | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.chat_id)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,12 @@ class Explain:
     user_id: int | None
     language_hint: str | None
     query_id: str | None = None  # a button press to answer with the sentence, as a toast
+
+    def __post_init__(self) -> None:
+        _check_id(self.chat_id)
+        _check_id(self.user_id, optional=True)
+        object.__setattr__(self, "language_hint", clean_id(self.language_hint))
+        object.__setattr__(self, "query_id", clean_id(self.query_id))
 
 
 Route = ForDialogue | Explain
@@ -72,7 +90,7 @@ def dedupe_key(update: Update) -> str:
         about = f"{update.effective_message.chat_id}.{update.effective_message.message_id}"
     else:
         about = ""
-    return f"{update.update_id}:{about}"[:64]
+    return clean_id(f"{update.update_id}:{about}")[:64]
 
 
 def _route_message(message: Message, *, edited: bool) -> Route | None:

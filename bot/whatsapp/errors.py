@@ -6,8 +6,8 @@ import asyncio
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
+from handlers.sending import SendResult
 from models.whatsapp import WINDOW_HOLD
-from scheduler.dispatcher import SendResult
 
 OUTSIDE_WINDOW = 63016
 # the number cannot receive from us on WhatsApp: mark this chat, try the person's others

@@ -17,14 +17,19 @@ from bot.whatsapp import render
 from bot.whatsapp.client import close_client, make_client
 from bot.whatsapp.errors import classify
 from bot.whatsapp.settings import WhatsAppSettings
+from handlers.sending import SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.tables import ChatIdentity, Notice
 from models.whatsapp import WINDOW_HOLD
-from scheduler.dispatcher import SendResult
 from scheduler.ratelimit import Limits
 
 OPTED_OUT = "whatsapp_opted_out"
+NOTICE_PARAMETER = "notice"  # in the status-callback URL: the notice a message is
+LOOKUP_LIMIT = 20  # recent messages to one number, looked through for an unknown send
+LOOKUP_PROBE = 60  # characters of the notice's text looked for in a message's body
+LOOKUP_SLACK = timedelta(minutes=1)
+GONE_WRONG = {"failed", "undelivered", "canceled"}
 WINDOW = timedelta(hours=24)
 # Twilio measures the window from when it received the person's message, a moment before
 # we stored it, and our request takes a moment to reach it: keep clear of the edge.
@@ -94,9 +99,37 @@ class WhatsAppSender:
             try:
                 message = await self.client.messages.create_async(
                     to=whatsapp_address(identity.external_id), from_=self.from_address,
-                    status_callback=self.status_callback, **fields)
+                    status_callback=self.callback_for(notice), **fields)
             except Exception as error:
                 return classify(error)
             message_sid = message.sid
         # a notice split in parts is followed by its last part's status
         return SendResult(ok=True, status=NoticeStatus.SENT, provider_message_id=message_sid)
+
+    def callback_for(self, notice: Notice | None) -> str | None:
+        """The status-callback URL, naming the notice: Twilio's news of the message then
+        tells which notice went out even when the process died before recording it."""
+        if self.status_callback is None or notice is None or notice.id is None:
+            return self.status_callback
+        return f"{self.status_callback}?{NOTICE_PARAMETER}={notice.id}"
+
+    async def find_sent(self, identity: ChatIdentity, reply: Reply,
+                        since: datetime) -> SendResult | None:
+        """The message this notice became, if Twilio has one to this number created since
+        `since` (less a minute for clocks apart) whose text starts as the notice's does —
+        a template carries the text as its variable. None if there is none; raises when
+        Twilio cannot be asked."""
+        probe = " ".join(reply.text.split())[:LOOKUP_PROBE]
+        messages = await self.client.messages.list_async(
+            to=whatsapp_address(identity.external_id), from_=self.from_address,
+            limit=LOOKUP_LIMIT)
+        for message in messages:
+            created = message.date_created
+            if created is not None and created < since - LOOKUP_SLACK:
+                continue
+            if str(message.status) in GONE_WRONG:
+                continue
+            if probe and probe in " ".join((message.body or "").split()):
+                return SendResult(ok=True, status=NoticeStatus.SENT,
+                                  provider_message_id=message.sid)
+        return None
