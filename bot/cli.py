@@ -4,7 +4,6 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 import argparse
 import asyncio
 import json
-import logging
 import signal
 import sys
 from datetime import date, datetime
