@@ -63,8 +63,8 @@ async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat,
                 raise
             failure = error
             break
-    log.error("%s update %s of chat %s failed: answered with an apology", chat.channel, key,
-              chat.external_id, exc_info=failure)
+    log.error("%s update %s failed: answered with an apology", chat.channel, key,
+              exc_info=failure)  # the chat itself is in the log context, hashed
     return await apologise(sessions, chat, key, clock)
 
 

@@ -95,7 +95,7 @@ async def test_json_lines_carry_context_and_no_personal_data(runtime, json_lines
     chat = logs.hashed(NUMBER)
     stale = [line for line in lines if "stale or foreign choice" in line["message"]]
     assert stale and stale[0]["chat"] == chat
-    assert any("seen before" in line["message"] for line in lines)
+    assert any("handled before" in line["message"] for line in lines)
     assert any("wrong Twilio signature" in line["message"] for line in lines)
     failed = [line for line in lines if line["message"] == "sender whatsapp failed"]
     assert failed and failed[0]["level"] == "ERROR" and isinstance(failed[0]["notice_id"], int)
@@ -160,5 +160,5 @@ async def test_telegram_lines_carry_the_update_id_and_the_chat_hashed(runtime, j
     refused = next(line for line in lines if "stale or foreign choice" in line["message"])
     assert refused["update_id"] == stale["update_id"]
     assert refused["chat"] == logs.hashed(chat_id)
-    replay = next(line for line in lines if "already handled" in line["message"])
+    replay = next(line for line in lines if "handled before" in line["message"])
     assert replay["update_id"] == stale["update_id"]
