@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from handlers.types import Reply
+from handlers.untrusted import as_number
 from models.db import transaction
 from models.tables import Attachment
 
@@ -33,9 +34,12 @@ class FileLinks:
                 f"?exp={expires}&sig={self.signature(file_id, expires)}")
 
     def valid(self, file_id: int, expires: str, signature: str, now: datetime) -> bool:
-        if not expires.isdigit() or int(expires) < now.timestamp():
+        deadline = as_number(expires)
+        if deadline is None or deadline < now.timestamp():
             return False
-        return hmac.compare_digest(self.signature(file_id, int(expires)), signature)
+        # as bytes: compare_digest raises on a str with non-ASCII characters
+        return hmac.compare_digest(self.signature(file_id, deadline).encode(),
+                                   signature.encode())
 
 
 def file_link(reply: Reply, links: FileLinks | None, now: datetime) -> str | None:
@@ -55,11 +59,12 @@ def files_route(runtime, links: FileLinks) -> Route:
     async def serve_file(request: Request) -> Response:
         raw_id = request.path_params["file_id"]
         query = request.query_params
-        if not raw_id.isdigit() or not links.valid(int(raw_id), query.get("exp", ""),
-                                                   query.get("sig", ""), runtime.clock()):
+        file_id = as_number(raw_id, max_digits=12)
+        if file_id is None or not links.valid(file_id, query.get("exp", ""),
+                                              query.get("sig", ""), runtime.clock()):
             return PlainTextResponse("forbidden", status_code=403)
         async with transaction(runtime.sessions) as session:
-            stored = await session.get(Attachment, int(raw_id))
+            stored = await session.get(Attachment, file_id)
         if stored is None:
             return PlainTextResponse("not found", status_code=404)
         disposition = "inline" if stored.content_type.startswith("image/") else "attachment"

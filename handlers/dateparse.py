@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Generic, TypeVar
 
+from handlers.untrusted import is_number
+
 __all__ = ["PARTS_OF_DAY", "DateProblem", "When", "parse_when"]
 
 PARTS_OF_DAY = {
@@ -193,7 +195,7 @@ def _at(tokens: Sequence[str], index: int) -> str:
 
 def _is_small_number(token: str) -> bool:
     """True for a plain number of one or two digits ("9", "27")."""
-    return token.isdigit() and len(token) <= 2
+    return is_number(token) and len(token) <= 2
 
 
 # --------------------------------------------------------------------------- validation
@@ -421,7 +423,7 @@ def _numeric_date(tokens: Sequence[str], index: int, today: date) -> _Match | No
 def _read_year(tokens: Sequence[str], index: int) -> int | None:
     """A four-digit year at `index`, if any."""
     token = _at(tokens, index)
-    return int(token) if token.isdigit() and len(token) == 4 else None
+    return int(token) if is_number(token) and len(token) == 4 else None
 
 
 def _is_day_number(tokens: Sequence[str], index: int) -> bool:

@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,12 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
-from handlers.matching import clean_text, fold, match_choice
+from handlers.inbound import Chat, handle_once
+from handlers.matching import fold, match_choice
 from handlers.types import Choice, Incoming, Reply
+from handlers.untrusted import clean_text
 from models.base import utcnow
-from models.db import transaction
 from models.outbox import release_held
-from models.people import CodeRace, identity_for
+from models.people import identity_for
 from models.tables import ChoiceToken, Conversation, Notice, Person
 
 log = logging.getLogger(__name__)
@@ -57,17 +57,12 @@ class Dialogue:
         self.clock = clock
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        for attempt in range(3):
-            try:
-                async with transaction(self.sessions) as session:
-                    return await self.handle_in(session, incoming)
-            except (CodeRace, IntegrityError):
-                # a concurrent message won a race (same code, same first contact): the
-                # transaction rolled back, so handling again sees the winner's effect
-                if attempt == 2:
-                    raise
-                log.info("retrying a message after a lost race")
-        raise AssertionError("unreachable")
+        """One message with no platform id to record (the console, tests)."""
+        chat = Chat(incoming.channel, incoming.external_id, incoming.language_hint)
+        replies = await handle_once(self.sessions, chat, None,
+                                    lambda session: self.handle_in(session, incoming),
+                                    self.clock)
+        return replies or []
 
     async def handle_in(self, session: AsyncSession, incoming: Incoming) -> list[Reply]:
         """Handle inside the caller's transaction (channels that dedupe updates use this)."""

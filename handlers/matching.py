@@ -5,6 +5,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from handlers.untrusted import is_number
+
 
 def fold(text: str) -> str:
     """Lower case, no accents, no punctuation, single spaces: 'Lunedì, 3!' → 'lunedi 3'."""
@@ -13,18 +15,12 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", plain).split())
 
 
-def clean_text(text: str) -> str:
-    """Drop control characters (but keep line breaks) and surrounding space."""
-    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return "".join(kept).strip()
-
-
 def match_choice(text: str, labels: Sequence[str]) -> list[int]:
     """Indexes of the labels the text selects; one index means an unambiguous match."""
     answer = fold(text)
     if not answer or not labels:
         return []
-    if answer.isdigit():
+    if is_number(answer):
         number = int(answer)
         return [number - 1] if 1 <= number <= len(labels) else []
     folded = [fold(label) for label in labels]

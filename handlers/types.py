@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass, field
 
+from handlers.untrusted import clean_id, without_controls
+
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message from a chat: typed text, or the payload of a pressed choice."""
+    """A message from a chat: typed text, or the payload of a pressed choice. Whatever a
+    channel puts in arrives without control characters (see handlers.untrusted)."""
 
     channel: str
     external_id: str
@@ -14,6 +17,15 @@ class Incoming:
     display_name: str | None = None
     language_hint: str | None = None
     resume: bool = False  # no message: show the current step again (a console restarted)
+
+    def __post_init__(self) -> None:
+        cleaned = {"external_id": clean_id(self.external_id),
+                   "payload": clean_id(self.payload),
+                   "display_name": clean_id(self.display_name),
+                   "language_hint": clean_id(self.language_hint),
+                   "text": None if self.text is None else without_controls(self.text, "\n\t")}
+        for name, value in cleaned.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)

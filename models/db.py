@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,3 +52,13 @@ def insert_ignoring_duplicates(session: AsyncSession, table, **values):
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(table).values(**values).on_conflict_do_nothing()
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` says the database could not be used just now (unreachable, a lost
+    connection, a lock not granted in time), so the same work may succeed later — as
+    opposed to a problem with the work itself, which would fail again."""
+    if isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+

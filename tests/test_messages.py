@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from handlers import formatting, messages
-from handlers.matching import clean_text, match_choice
+from handlers.matching import match_choice
+from handlers.untrusted import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_IN_CODE = re.compile(

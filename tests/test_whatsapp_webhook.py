@@ -28,6 +28,7 @@ from tests.whatsapp_support import (
     identity,
     inbound_form,
     messages_of,
+    new_message_sid,
     post_signed,
     signature,
     wire_whatsapp,
@@ -138,8 +139,9 @@ async def test_a_query_string_is_part_of_what_is_signed(runtime, web):
 
 @pytest.mark.asyncio
 async def test_repeated_form_keys_are_signed_as_twilio_does(runtime, web):
-    body = "MessageSid=SM1&From=whatsapp%3A%2B393331234567&Body=ciao&X=b&X=a"
-    params = {"MessageSid": "SM1", "From": "whatsapp:+393331234567", "Body": "ciao",
+    sid = new_message_sid()
+    body = f"MessageSid={sid}&From=whatsapp%3A%2B393331234567&Body=ciao&X=b&X=a"
+    params = {"MessageSid": sid, "From": "whatsapp:+393331234567", "Body": "ciao",
               "X": ["b", "a"]}
     headers = {"X-Twilio-Signature": signature(WEBHOOK, _MultiDict(params)),
                "Content-Type": "application/x-www-form-urlencoded"}

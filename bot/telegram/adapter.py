@@ -13,6 +13,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
 from handlers.types import Incoming
+from handlers.untrusted import clean_id
 
 CHANNEL = "telegram"
 TEXT_ONLY = "channel.text_only"
@@ -72,7 +73,7 @@ def dedupe_key(update: Update) -> str:
         about = f"{update.effective_message.chat_id}.{update.effective_message.message_id}"
     else:
         about = ""
-    return f"{update.update_id}:{about}"[:64]
+    return clean_id(f"{update.update_id}:{about}")[:64]
 
 
 def _route_message(message: Message, *, edited: bool) -> Route | None:

@@ -2,7 +2,9 @@
 
 1. In one transaction: record the update as processed (a unique row; if it is already
    there, this is a replay and nothing else happens) and run the dialogue — so the
-   update's effect and the mark that it happened commit together or not at all.
+   update's effect and the mark that it happened commit together or not at all
+   (handlers.inbound: a turn that fails unexpectedly is recorded and answered with an
+   apology, so a redelivery does not fail again).
 2. After the commit: answer the pressed button, take the keyboard off the message it was
    on (showing what was chosen), and send the replies.
 A crash between 1 and 2 loses the replies to that one message, never its effect, and the
@@ -14,9 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
@@ -33,14 +33,12 @@ from bot.telegram.ordering import ChatOrder
 from bot.telegram.rendering import chosen_text
 from bot.telegram.sender import TelegramSender
 from handlers.dialogue import Dialogue
-from handlers.messages import DEFAULT_LANGUAGE, LANGUAGES, text
+from handlers.inbound import APOLOGY, Chat, handle_once
+from handlers.language import language_for
+from handlers.messages import LANGUAGES, text
 from handlers.types import Reply
-from models.db import insert_ignoring_duplicates, transaction
-from models.people import CodeRace
-from models.tables import ChatIdentity, Conversation, Person, ProcessedUpdate
 
 log = logging.getLogger(__name__)
-ATTEMPTS_AFTER_RACE = 3  # a concurrent first contact or enrolment rolled us back: again
 MAX_TOAST_LENGTH = 200  # what answerCallbackQuery can show
 
 
@@ -79,27 +77,21 @@ class UpdateProcessor:
 
     async def _apply(self, update: Update, route: Route) -> list[Reply] | None:
         """The update's effect, recorded with its id; None for a replay."""
-        for attempt in range(ATTEMPTS_AFTER_RACE):
-            try:
-                async with transaction(self.sessions) as session:
-                    if not await self._first_time(session, update):
-                        log.info("update %s already handled: ignored", update.update_id)
-                        return None
-                    if isinstance(route, ForDialogue):
-                        return await self.dialogue.handle_in(session, route.incoming)
-                    language = await _language_of(session, route)
-                    return [Reply(text(language, route.key))]
-            except (CodeRace, IntegrityError):
-                if attempt == ATTEMPTS_AFTER_RACE - 1:
-                    raise
-                log.info("update %s lost a race: handling it again", update.update_id)
-        raise AssertionError("unreachable")
+        if isinstance(route, ForDialogue):
+            incoming = route.incoming
+            chat = Chat(CHANNEL, incoming.external_id, incoming.language_hint)
 
-    async def _first_time(self, session: AsyncSession, update: Update) -> bool:
-        inserted = await session.exec(insert_ignoring_duplicates(
-            session, ProcessedUpdate, channel=CHANNEL, update_id=dedupe_key(update),
-            at=self.clock()))
-        return inserted.rowcount == 1
+            async def work(session: AsyncSession) -> list[Reply]:
+                return await self.dialogue.handle_in(session, incoming)
+        else:
+            # the person's own chat with the bot (in a group, the chat is the group's)
+            user = str(route.user_id) if route.user_id is not None else None
+            chat = Chat(CHANNEL, user, route.language_hint)
+
+            async def work(session: AsyncSession) -> list[Reply]:
+                language = await language_for(session, CHANNEL, user, route.language_hint)
+                return [Reply(text(language, route.key))]
+        return await handle_once(self.sessions, chat, dedupe_key(update), work, self.clock)
 
     async def _deliver(self, route: Route, replies: list[Reply]) -> None:
         if isinstance(route, Explain) and route.query_id is not None:
@@ -140,31 +132,12 @@ class UpdateProcessor:
 
 
 def is_stale_answer(replies: list[Reply]) -> bool:
-    """Whether the dialogue refused the pressed choice as no longer valid (it then opens its
-    answer with the catalogue's `choice.stale` sentence)."""
+    """Whether the pressed choice was not taken: refused as no longer valid (the answer
+    opens with the catalogue's `choice.stale` sentence) or not handled at all (the
+    apology)."""
     first = replies[0].text if replies else ""
-    return any(first.startswith(text(language, "choice.stale")) for language in LANGUAGES)
-
-
-async def _language_of(session: AsyncSession, route: Explain) -> str:
-    """The language of the person writing: their profile's, else the one they picked
-    while enrolling, else their Telegram app's (English or Italian), else Italian."""
-    if route.user_id is not None:
-        identity = (await session.exec(select(ChatIdentity).where(
-            ChatIdentity.channel == CHANNEL,
-            ChatIdentity.external_id == str(route.user_id)))).first()
-        if identity is not None and identity.person_id is not None:
-            person = await session.get(Person, identity.person_id)
-            if person is not None:
-                return person.language
-        if identity is not None:
-            conversation = (await session.exec(select(Conversation).where(
-                Conversation.identity_id == identity.id))).first()
-            if conversation is not None and conversation.data.get("language") in LANGUAGES:
-                return conversation.data["language"]
-    if route.language_hint:
-        return "en" if route.language_hint.startswith("en") else "it"
-    return DEFAULT_LANGUAGE
+    return any(first.startswith(text(language, key)) for language in LANGUAGES
+               for key in ("choice.stale", APOLOGY))
 
 
 def _resolve(future: asyncio.Future | None, error: BaseException | None = None) -> None:

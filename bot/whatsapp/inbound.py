@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -21,14 +20,15 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.files import with_file_link
 from bot.whatsapp import render
+from bot.whatsapp.form import BadSid, message_sid
 from bot.whatsapp.signature import Refused, signed_form
 from handlers.dialogue import Dialogue
+from handlers.inbound import Chat, handle_once
 from handlers.matching import fold
 from handlers.messages import text as catalogue_text
 from handlers.types import Incoming, Reply
-from models.db import insert_ignoring_duplicates, transaction
-from models.people import CodeRace, InvalidPhone, identity_for, normalise_phone
-from models.tables import ProcessedUpdate
+from handlers.untrusted import as_number, clean_id
+from models.people import InvalidPhone, identity_for, normalise_phone
 from models.whatsapp import language_of, note_inbound, opt_in, opt_out
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ STOP_WORDS = {"stop", "stopall", "unsubscribe", "annulla iscrizione", "annulla l
               "cancella iscrizione"}
 START_WORDS = {"start", "unstop"}
 TEXT_TYPES = {"text", "button", "interactive"}  # Twilio's MessageType for readable messages
-ATTEMPTS = 3
 
 
 class BadPayload(ValueError):
@@ -57,9 +56,10 @@ class InboundMessage:
 
 def parse(form: Mapping[str, str]) -> InboundMessage:
     """The message in Twilio's form (From and To are `whatsapp:+39…`)."""
-    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
-    if not sid or len(sid) > 64:
-        raise BadPayload("no MessageSid")
+    try:
+        sid = message_sid(form)
+    except BadSid as problem:
+        raise BadPayload(str(problem)) from problem
     sender = form.get("From") or ""
     if not sender.startswith("whatsapp:"):
         raise BadPayload("not a WhatsApp message (From has no whatsapp: prefix)")
@@ -67,14 +67,14 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
         phone = normalise_phone(sender)
     except InvalidPhone as error:
         raise BadPayload("From is not a phone number") from error
-    media = form.get("NumMedia") or "0"
+    media = as_number((form.get("NumMedia") or "0").strip()) or 0
     kind = (form.get("MessageType") or "").lower()
-    not_text = ((media.isdigit() and int(media) > 0) or "Latitude" in form
+    not_text = (media > 0 or "Latitude" in form
                 or (kind != "" and kind not in TEXT_TYPES))
     body = form.get("Body") or form.get("ButtonText") or ""
-    payload = (form.get("ButtonPayload") or "").strip()[:64] or None
+    payload = (clean_id(form.get("ButtonPayload")) or "")[:64] or None
     return InboundMessage(sid=sid, phone=phone, text=body, payload=payload,
-                          profile_name=(form.get("ProfileName") or None),
+                          profile_name=clean_id(form.get("ProfileName")) or None,
                           text_only_refused=not_text,
                           opt_out_type=(form.get("OptOutType") or "").upper() or None)
 
@@ -111,23 +111,11 @@ async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMess
 async def handle(sessions: async_sessionmaker[AsyncSession], dialogue: Dialogue,
                  message: InboundMessage, now: Callable[[], datetime]) -> list[Reply] | None:
     """Handle a message once: None if its MessageSid was handled before."""
-    for attempt in range(ATTEMPTS):
-        try:
-            async with transaction(sessions) as session:
-                first_time = await session.exec(insert_ignoring_duplicates(
-                    session, ProcessedUpdate, channel=CHANNEL, update_id=message.sid,
-                    at=now()))
-                if first_time.rowcount != 1:
-                    log.info("message %s seen before: acknowledged, ignored", message.sid)
-                    return None
-                return await answer(session, dialogue, message, now())
-        except (CodeRace, IntegrityError):
-            # a concurrent message won a race (same code, same first contact); the
-            # rollback took our MessageSid with it, so handling again is safe
-            if attempt == ATTEMPTS - 1:
-                raise
-            log.info("retrying message %s after a lost race", message.sid)
-    raise AssertionError("unreachable")
+
+    async def work(session: AsyncSession) -> list[Reply]:
+        return await answer(session, dialogue, message, now())
+
+    return await handle_once(sessions, Chat(CHANNEL, message.phone), message.sid, work, now)
 
 
 def twiml(replies: list[Reply]) -> Response:

@@ -8,6 +8,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
+from handlers.untrusted import as_number
+
 log = logging.getLogger(__name__)
 HEADER = "X-Twilio-Signature"
 
@@ -49,7 +51,8 @@ async def signed_form(request: Request, validator: RequestValidator,
                       base_url: str | None) -> FormData:
     """The form of a request Twilio signed, or Refused."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    size = as_number(declared) if declared is not None else 0
+    if size is None or size > MAX_BODY:
         raise Refused("body too large")
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     if not is_signed(request, form, validator, base_url):

@@ -12,7 +12,9 @@ from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
 from bot.whatsapp.errors import UNREACHABLE
+from bot.whatsapp.form import BadSid, message_sid
 from bot.whatsapp.signature import Refused, signed_form
+from handlers.untrusted import as_number
 from models.db import transaction
 from models.whatsapp import record_delivery_status
 
@@ -27,17 +29,18 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
             form = await signed_form(request, validator, runtime.settings.public_base_url)
         except Refused:
             return PlainTextResponse("forbidden", status_code=403)
-        sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
         status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
-        error_code = (form.get("ErrorCode") or "").strip() or None
-        if not sid or not status:
-            return PlainTextResponse("MessageSid and MessageStatus are required",
-                                     status_code=400)
+        code = as_number((form.get("ErrorCode") or "").strip(), max_digits=9)
+        try:
+            sid = message_sid(form)
+        except BadSid as problem:
+            return PlainTextResponse(str(problem), status_code=400)
+        if not status:
+            return PlainTextResponse("MessageStatus is required", status_code=400)
         async with transaction(runtime.sessions) as session:
             changed = await record_delivery_status(
-                session, sid, status, error_code,
-                unreachable=error_code is not None and error_code.isdigit()
-                and int(error_code) in UNREACHABLE, now=runtime.clock())
+                session, sid, status, None if code is None else str(code),
+                unreachable=code in UNREACHABLE, now=runtime.clock())
         log.debug("status %s for %s: %s", status, sid, "recorded" if changed else "ignored")
         return Response(status_code=200)
 

@@ -12,6 +12,7 @@ from handlers import formatting
 from handlers.dateparse import PARTS_OF_DAY, DateProblem, When, parse_when
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.matching import fold
+from handlers.untrusted import is_number
 from models import fund
 from models import requests as store
 from models.base import Category
@@ -156,7 +157,7 @@ class PickDay(Step):
     async def before_options(self, turn: Turn, text: str) -> Next | None:
         """A typed date ("3/12", "venerdì 11", "domani") is read as a date before the day
         buttons are matched: their labels share its numbers ("sab 12 dic")."""
-        if text.strip().isdigit():
+        if is_number(text.strip()):
             return None  # an option's number
         try:
             said_when = parse_when(text, local(turn.now).date()) is not None
@@ -251,7 +252,7 @@ class PickTime(Step):
     async def before_options(self, turn: Turn, text: str) -> Next | None:
         """'9' or '9:30' is an hour when it names a start on offer, not option number 9."""
         words = fold(text)
-        if not words.replace(" ", "").isdigit() or len(words) > 5:
+        if not is_number(words.replace(" ", "")) or len(words) > 5:
             return None
         parts = [int(p) for p in words.split()]
         if not 0 <= parts[0] <= 23 or (len(parts) == 2 and not 0 <= parts[1] <= 59) \

@@ -7,6 +7,7 @@ from sqlmodel import func, select
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
+from handlers.untrusted import as_number
 from models import fund, jobs
 from models.base import RequestStatus, Role
 from models.tables import (
@@ -58,7 +59,7 @@ class JobList(Step):
 
     async def choose(self, turn: Turn, value: str) -> Next:
         allowed = {r.id for r in await self.requests(turn)}
-        request_id = int(value.removeprefix("r")) if value[1:].isdigit() else 0
+        request_id = as_number(value.removeprefix("r")) or 0
         if request_id not in allowed:
             turn.say("mine.not_found")
             return Home()
