@@ -54,6 +54,14 @@ class InboundMessage:
     payload: str | None = None  # a quick-reply button's payload: one of our choice tokens
 
 
+def tapped(form: Mapping[str, str]) -> str | None:
+    """The id of what was tapped: a quick-reply button's `ButtonPayload`, or a list
+    item's id, which Twilio gives as `ListId` (and on some senders as `ButtonPayload`).
+    Both are our choice tokens; with neither, the title in `Body`/`ButtonText`/`ListTitle`
+    is matched like typed words."""
+    return form.get("ButtonPayload") or form.get("ListId") or None
+
+
 def parse(form: Mapping[str, str]) -> InboundMessage:
     """The message in Twilio's form (From and To are `whatsapp:+39…`)."""
     try:
@@ -71,8 +79,8 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
     kind = (form.get("MessageType") or "").lower()
     not_text = (media > 0 or "Latitude" in form
                 or (kind != "" and kind not in TEXT_TYPES))
-    body = form.get("Body") or form.get("ButtonText") or ""
-    payload = (clean_id(form.get("ButtonPayload")) or "")[:64] or None
+    body = form.get("Body") or form.get("ButtonText") or form.get("ListTitle") or ""
+    payload = (clean_id(tapped(form)) or "")[:64] or None
     return InboundMessage(sid=sid, phone=phone, text=body, payload=payload,
                           profile_name=clean_id(form.get("ProfileName")) or None,
                           text_only_refused=not_text,
