@@ -1,6 +1,7 @@
 """The WhatsApp channel's wiring into the runtime: the two signed webhooks and the outbox
 sender, installed only when the Twilio account, token and sender number are all set."""
 
+import asyncio
 import logging
 
 from starlette.routing import Route
@@ -37,10 +38,18 @@ def install(runtime, templates: WhatsAppSettings | None = None) -> None:
         templates=templates if templates is not None else WhatsAppSettings(),
         status_callback=f"{base}{STATUS_PATH}" if base else None,
         api_base_url=settings.twilio_api_base_url, clock=runtime.clock,
-        links=runtime.file_links)
+        links=runtime.file_links, sessions=runtime.sessions)
     runtime.senders["whatsapp"] = sender
+    runtime.web_startup.append(lambda _runtime: prepare_templates(sender))
 
     async def close_sender(_runtime) -> None:
         await sender.close()
 
     runtime.shutdown.append(close_sender)
+
+
+async def prepare_templates(sender: WhatsAppSender) -> None:
+    """Find (or create) the interactive templates at start-up, without holding the start
+    up: a reply sent meanwhile waits for them (at most the client's timeout), and if
+    Twilio cannot be reached, replies go as numbered text until a later try works."""
+    sender.preparing = asyncio.create_task(sender.interactive.prepare())
