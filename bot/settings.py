@@ -1,6 +1,7 @@
 """The one settings class: every knob comes from the environment (or a `.env` file)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
+    # rest: the webhook stores the message and answers at once, replies go through the
+    # REST API (buttons and lists); twiml: the turn runs in the webhook, numbered replies
+    whatsapp_reply_mode: Literal["rest", "twiml"] = "rest"
 
     @field_validator("database_url")
     @classmethod

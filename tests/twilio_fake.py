@@ -131,7 +131,7 @@ class FakeTwilio:
     @property
     def sent(self) -> list[Recorded]:
         """The requests that created a message (201)."""
-        return [r for r in self.requests if r.created]
+        return [r for r in self.requests if r.created and r.path.endswith("/Messages.json")]
 
     @property
     def created_templates(self) -> list[Recorded]:

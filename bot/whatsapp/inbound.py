@@ -7,7 +7,7 @@ what the dialogue does not: opting out (STOP / ANNULLA ISCRIZIONE) and back in (
 and messages with no text (photos, voice notes, locations)."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +37,9 @@ STOP_WORDS = {"stop", "stopall", "unsubscribe", "annulla iscrizione", "annulla l
               "cancella iscrizione"}
 START_WORDS = {"start", "unstop"}
 TEXT_TYPES = {"text", "button", "interactive"}  # Twilio's MessageType for readable messages
+
+
+After = Callable[[AsyncSession, list[Reply]], Awaitable[None]]
 
 
 class BadPayload(ValueError):
@@ -117,11 +120,16 @@ async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMess
 
 
 async def handle(sessions: async_sessionmaker[AsyncSession], dialogue: Dialogue,
-                 message: InboundMessage, now: Callable[[], datetime]) -> list[Reply] | None:
-    """Handle a message once: None if its MessageSid was handled before."""
+                 message: InboundMessage, now: Callable[[], datetime],
+                 after: After | None = None) -> list[Reply] | None:
+    """Handle a message once: None if its MessageSid was handled before. `after` runs in
+    the same transaction with the replies (the turn runner stores them there)."""
 
     async def work(session: AsyncSession) -> list[Reply]:
-        return await answer(session, dialogue, message, now())
+        replies = await answer(session, dialogue, message, now())
+        if after is not None:
+            await after(session, replies)
+        return replies
 
     return await handle_once(sessions, Chat(CHANNEL, message.phone), message.sid, work, now)
 
@@ -133,8 +141,10 @@ def twiml(replies: list[Reply]) -> Response:
     return Response(str(response), media_type="application/xml")
 
 
-def endpoint(runtime, validator: RequestValidator) -> Callable:
-    """POST /whatsapp/webhook for this runtime."""
+def endpoint(runtime, validator: RequestValidator, runner=None) -> Callable:
+    """POST /whatsapp/webhook for this runtime. With a `runner` (turns.TurnRunner) the
+    message is stored and acknowledged at once, its turn runs right after; without, the
+    turn runs here and its replies go back as TwiML."""
 
     async def webhook(request: Request) -> Response:
         try:
@@ -146,6 +156,9 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
         except BadPayload as problem:
             log.warning("signed but unreadable webhook: %s", problem)
             return PlainTextResponse(str(problem), status_code=400)
+        if runner is not None:
+            await runner.receive(message)
+            return twiml([])
         replies = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock)
         now = runtime.clock()
         return twiml([with_file_link(r, runtime.file_links, now) for r in replies or []])

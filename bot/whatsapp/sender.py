@@ -82,6 +82,7 @@ class WhatsAppSender:
         self.sessions = sessions  # for the language of a list's button, and the templates
         self.interactive = TemplateSet(lambda: self.client, sessions)
         self.preparing = None  # the start-up task finding the templates (channel.py)
+        self.runner = None  # the turn runner answering stored messages (rest mode)
 
     @property
     def client(self) -> Client:
@@ -100,7 +101,7 @@ class WhatsAppSender:
             return SendResult(ok=False, hold=True, error=OPTED_OUT)
         if in_window(identity, self.clock()):
             reply = with_file_link(reply, self.links, self.clock())
-            parts = await self._in_session(identity, reply)
+            parts = await self._in_session(identity.external_id, reply)
         else:
             content_sid = self.templates.content_sid(notice.kind) if notice else None
             if content_sid is None:
@@ -109,10 +110,19 @@ class WhatsAppSender:
             variables = {"1": render.template_variable(reply, tail=link)}
             parts = [Part({"content_sid": content_sid,
                            "content_variables": json.dumps(variables, ensure_ascii=False)})]
+        return await self._deliver(identity.external_id, parts)
+
+    async def answer(self, external_id: str, reply: Reply) -> SendResult:
+        """A reply to the person's own message (its window has just opened): buttons or a
+        list when the reply fits one, and sent even to a number that has just opted out
+        (the reply is the confirmation)."""
+        return await self._deliver(external_id, await self._in_session(external_id, reply))
+
+    async def _deliver(self, external_id: str, parts: list[Part]) -> SendResult:
         message_sid = None
         for part in parts:
             try:
-                message_sid = await self._create(identity, part.fields)
+                message_sid = await self._create(external_id, part.fields)
             except Exception as error:
                 result = classify(error)
                 if not part.fallback or not result.permanent or result.unreachable \
@@ -122,19 +132,19 @@ class WhatsAppSender:
                             result.error)
                 try:
                     for fields in part.fallback:
-                        message_sid = await self._create(identity, fields)
+                        message_sid = await self._create(external_id, fields)
                 except Exception as again:
                     return classify(again)
-        # a notice split in parts is followed by its last part's status
+        # a message split in parts is followed by its last part's status
         return SendResult(ok=True, status=NoticeStatus.SENT, provider_message_id=message_sid)
 
-    async def _create(self, identity: ChatIdentity, fields: dict) -> str:
+    async def _create(self, external_id: str, fields: dict) -> str:
         message = await self.client.messages.create_async(
-            to=whatsapp_address(identity.external_id), from_=self.from_address,
+            to=whatsapp_address(external_id), from_=self.from_address,
             status_callback=self.status_callback, **fields)
         return message.sid
 
-    async def _in_session(self, identity: ChatIdentity, reply: Reply) -> list[Part]:
+    async def _in_session(self, external_id: str, reply: Reply) -> list[Part]:
         """Free text; a reply with choices as buttons or a list when it fits one and the
         templates are ready, with its numbered text as the fallback."""
         shape = interactive.shape_of(reply)
@@ -144,7 +154,7 @@ class WhatsAppSender:
         content_sid = self.interactive.sid_for(shape)
         if content_sid is None:
             return [Part(fields) for fields in numbered]
-        language = await self._language(identity) if shape.kind == "list" else "it"
+        language = await self._language(external_id) if shape.kind == "list" else "it"
         variables = interactive.content_variables(shape, language)
         tail = Reply(shape.body, reply.choices, reply.hint, notice=reply.notice)
         return [*(Part({"body": text}) for text in shape.lead),
@@ -152,8 +162,8 @@ class WhatsAppSender:
                       "content_variables": json.dumps(variables, ensure_ascii=False)},
                      fallback=[{"body": part} for part in render.messages([tail])])]
 
-    async def _language(self, identity: ChatIdentity) -> str:
+    async def _language(self, external_id: str) -> str:
         if self.sessions is None:
             return "it"
         async with transaction(self.sessions) as session:
-            return await chat_language(session, self.channel, identity.external_id) or "it"
+            return await chat_language(session, self.channel, external_id) or "it"
