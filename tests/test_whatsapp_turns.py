@@ -236,3 +236,36 @@ async def test_on_postgresql_two_processes_recovering_at_once_answer_a_message_o
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.asyncio
+async def test_an_operator_takes_a_job_by_tapping_the_offers_button(runtime, twilio, clock):
+    """The offer reaches the operator as buttons; the tap answers the offer, whatever
+    screen their chat is on (a typed «2» used to answer the screen instead)."""
+    from models.base import Role
+    from tests.support import enrolled as console_enrolled
+
+    app = rest_app(runtime, twilio)
+    async with client_for(app) as client:
+        operator = TappingPhone(client, "+393401112233", twilio, runner_of(runtime))
+        await operator.say(await new_code(runtime, "koala", Role.OPERATOR))
+        await operator.tap("Italiano")
+        await operator.tap("Accetto")
+        assert "Fatto" in await operator.say("Paola")
+        await operator.tap("I miei lavori")  # the chat is on another screen
+        worker = await console_enrolled(runtime, "+393331110001", org="ali")
+        await worker.press("Nuova richiesta")
+        await worker.press("figli")
+        await worker.press("Babysitting")
+        await worker.say("Crema")
+        await worker.say("venerdì alle 18")
+        await worker.say("Via Roma 1")
+        await worker.press("Nessuna nota")
+        assert "affidata a Koala" in await worker.press("Conferma")
+        clock.advance(minutes=1)
+        await runtime.dispatcher().run_once()
+        offer = operator.read()
+        assert "Nuovo lavoro" in offer and operator.last[-1].kind == "buttons"
+        assert "è tuo" in await operator.tap("Accetto")
+    [request] = await requests_of(runtime)
+    assert request.status == "assigned"

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,7 @@ class Recorded:
     form: dict[str, list[str]]
     headers: dict[str, str]
     created: bool = False  # answered 201
+    at: float = field(default_factory=time.monotonic)  # when it arrived (bench/)
 
     def one(self, name: str) -> str | None:
         values = self.form.get(name)

@@ -162,6 +162,10 @@ class TappingPhone:
                                      inbound_form(self.number, body, **extra))
         assert messages_of(response) == []  # acknowledged at once, nothing inline
         await self.runner.settle()
+        return self.read()
+
+    def read(self) -> str:
+        """The messages that reached this phone since it last looked (replies, notices)."""
         mine = [r for r in self.fake.sent if r.one("To") == f"whatsapp:{self.number}"]
         self.last = [shown(self.fake, r) for r in mine[self.seen:]]
         self.seen = len(mine)
