@@ -269,3 +269,20 @@ async def test_an_operator_takes_a_job_by_tapping_the_offers_button(runtime, twi
         assert "è tuo" in await operator.tap("Accetto")
     [request] = await requests_of(runtime)
     assert request.status == "assigned"
+
+
+@pytest.mark.asyncio
+async def test_answered_messages_are_forgotten_with_the_handled_updates(runtime, twilio,
+                                                                       clock):
+    from models.privacy import erase_expired
+
+    app = rest_app(runtime, twilio)
+    async with client_for(app) as client:
+        await post_signed(client, WEBHOOK, inbound_form(GIULIA, "ciao"))
+        await runner_of(runtime).settle()
+    for days, left in ((29, 1), (2, 0)):
+        clock.advance(days=days)
+        async with transaction(runtime.sessions) as session:
+            await erase_expired(session, clock.now, 90)
+        async with transaction(runtime.sessions) as session:
+            assert len((await session.exec(select(WhatsAppInbound))).all()) == left
