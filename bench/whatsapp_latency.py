@@ -190,6 +190,8 @@ async def measure(database_url: str, concurrency: int, rounds: int, profile: boo
     sender = runtime.senders["whatsapp"]
     if mode == "rest" and not await sender.interactive.prepare():
         raise RuntimeError("the fake Twilio did not take the templates")
+    if mode == "rest":
+        await sender.runner.start()  # what the web process's start-up does
     async with transaction(runtime.sessions) as session:
         await load_catalog(session, read_catalog(ROOT / "data" / "crema.toml"))
     phones = await enrol_workers(runtime, concurrency)

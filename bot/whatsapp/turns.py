@@ -11,8 +11,10 @@ again once its claim's lease has run out: at start-up and every RECOVER_SECONDS,
 process looks for such chats, and exactly one claims each message.
 
 Webhooks come first: a turn waits (at most QUIET_WAIT seconds) while this process is
-storing a message, so a burst of messages is acknowledged before the turns it starts
-compete for the event loop and, on SQLite, for the write lock."""
+storing a message, and only a few turns run at once (one on SQLite, whose single write
+lock they would queue on anyway; TURNS_AT_ONCE on PostgreSQL), so a burst of messages is
+acknowledged without waiting behind the turns it starts for the event loop, a database
+connection or SQLite's write lock. Sending the replies (HTTP) is not limited."""
 
 import asyncio
 import contextlib
@@ -42,6 +44,7 @@ LEASE = timedelta(seconds=60)  # a turn and its replies take well under a second
 RECOVER_SECONDS = 15.0
 QUIET_WAIT = 0.05
 RETRY = timedelta(seconds=30)
+TURNS_AT_ONCE = 4  # PostgreSQL; SQLite runs one at a time
 
 
 def acknowledgement() -> Response:
@@ -71,6 +74,8 @@ class TurnRunner:
         self.quiet = asyncio.Event()
         self.quiet.set()
         self.recovery: asyncio.Task | None = None
+        sqlite = runtime.settings.database_url.startswith("sqlite")
+        self.slots = asyncio.Semaphore(1 if sqlite else TURNS_AT_ONCE)
 
     async def receive(self, message: InboundMessage) -> bool:
         """Store the message (False: stored before) and start its chat's turns."""
@@ -110,17 +115,18 @@ class TurnRunner:
     async def _one(self, phone: str) -> bool:
         """Claim the chat's next message, run its turn if not run yet, send its replies;
         False when there is nothing to take (none waiting, or another process has it)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.quiet.wait(), QUIET_WAIT)
-        clock = self.runtime.clock
-        async with transaction(self.runtime.sessions) as session:
-            row = await claim_next(session, phone, clock(), self.lease)
-            if row is None:
-                return False
-            row_id, handled, replies, sent = row.id, row.handled_at, row.replies, row.sent
-            message = dict(row.message)
-        if handled is None:
-            replies, sent = await self._turn(row_id, InboundMessage(**message)), 0
+        async with self.slots:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.quiet.wait(), QUIET_WAIT)
+            clock = self.runtime.clock
+            async with transaction(self.runtime.sessions) as session:
+                row = await claim_next(session, phone, clock(), self.lease)
+                if row is None:
+                    return False
+                row_id, handled, replies, sent = row.id, row.handled_at, row.replies, row.sent
+                message = dict(row.message)
+            if handled is None:
+                replies, sent = await self._turn(row_id, InboundMessage(**message)), 0
         await self._send(row_id, phone, replies, sent)
         return True
 
