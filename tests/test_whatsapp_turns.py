@@ -287,3 +287,26 @@ async def test_answered_messages_are_forgotten_with_the_handled_updates(runtime,
             await erase_expired(session, clock.now, 90)
         async with transaction(runtime.sessions) as session:
             assert len((await session.exec(select(WhatsAppInbound))).all()) == left
+
+
+@pytest.mark.asyncio
+async def test_the_write_gate_lets_a_waiting_webhook_before_a_waiting_turn():
+    from bot.whatsapp.gate import WriteGate
+
+    gate, order = WriteGate(enabled=True), []
+
+    async def write(name: str, urgent: bool) -> None:
+        async with gate.writing(urgent):
+            order.append(name)
+            await asyncio.sleep(0.01)
+
+    first = asyncio.create_task(write("turn 1", False))
+    await asyncio.sleep(0)  # turn 1 holds the gate
+    others = [asyncio.create_task(write("turn 2", False)),
+              asyncio.create_task(write("webhook", True))]
+    cancelled = asyncio.create_task(write("turn 3", False))
+    await asyncio.sleep(0)
+    cancelled.cancel()  # a waiter that goes away leaves the queue
+    await asyncio.gather(first, *others, return_exceptions=True)
+    await asyncio.gather(cancelled, return_exceptions=True)
+    assert order == ["turn 1", "webhook", "turn 2"] and not gate.busy

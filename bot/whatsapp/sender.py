@@ -112,11 +112,13 @@ class WhatsAppSender:
                            "content_variables": json.dumps(variables, ensure_ascii=False)})]
         return await self._deliver(identity.external_id, parts)
 
-    async def answer(self, external_id: str, reply: Reply) -> SendResult:
+    async def answer(self, external_id: str, reply: Reply,
+                     language: str | None = None) -> SendResult:
         """A reply to the person's own message (its window has just opened): buttons or a
         list when the reply fits one, and sent even to a number that has just opted out
-        (the reply is the confirmation)."""
-        return await self._deliver(external_id, await self._in_session(external_id, reply))
+        (the reply is the confirmation). `language`: the chat's, if the caller knows it."""
+        return await self._deliver(external_id,
+                                   await self._in_session(external_id, reply, language))
 
     async def _deliver(self, external_id: str, parts: list[Part]) -> SendResult:
         message_sid = None
@@ -144,7 +146,8 @@ class WhatsAppSender:
             status_callback=self.status_callback, **fields)
         return message.sid
 
-    async def _in_session(self, external_id: str, reply: Reply) -> list[Part]:
+    async def _in_session(self, external_id: str, reply: Reply,
+                          language: str | None = None) -> list[Part]:
         """Free text; a reply with choices as buttons or a list when it fits one and the
         templates are ready, with its numbered text as the fallback."""
         shape = interactive.shape_of(reply)
@@ -154,8 +157,9 @@ class WhatsAppSender:
         content_sid = self.interactive.sid_for(shape)
         if content_sid is None:
             return [Part(fields) for fields in numbered]
-        language = await self._language(external_id) if shape.kind == "list" else "it"
-        variables = interactive.content_variables(shape, language)
+        if shape.kind == "list" and language is None:
+            language = await self._language(external_id)
+        variables = interactive.content_variables(shape, language or "it")
         tail = Reply(shape.body, reply.choices, reply.hint, notice=reply.notice)
         return [*(Part({"body": text}) for text in shape.lead),
                 Part({"content_sid": content_sid,

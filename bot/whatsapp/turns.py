@@ -27,9 +27,11 @@ from starlette.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.files import with_file_link
-from bot.whatsapp.inbound import InboundMessage, handle
+from bot.whatsapp.gate import WriteGate
+from bot.whatsapp.inbound import CHANNEL, InboundMessage, handle
 from handlers.types import Choice, Reply
 from models.db import transaction
+from models.inbound import chat_language
 from models.whatsapp_inbox import (
     chats_waiting,
     claim_next,
@@ -51,10 +53,12 @@ def acknowledgement() -> Response:
     return Response(str(MessagingResponse()), media_type="application/xml")
 
 
-def stored(replies: list[Reply]) -> list[dict[str, Any]]:
-    """Replies as JSON for the inbox row (files already turned into links)."""
+def stored(replies: list[Reply], language: str) -> list[dict[str, Any]]:
+    """Replies as JSON for the inbox row (files already turned into links), with the
+    chat's language (a list's button label)."""
     return [{"text": reply.text, "choices": [[c.label, c.payload] for c in reply.choices],
-             "hint": reply.hint, "notice": reply.notice} for reply in replies]
+             "hint": reply.hint, "notice": reply.notice, "language": language}
+            for reply in replies]
 
 
 def restored(data: dict[str, Any]) -> Reply:
@@ -76,13 +80,15 @@ class TurnRunner:
         self.recovery: asyncio.Task | None = None
         sqlite = runtime.settings.database_url.startswith("sqlite")
         self.slots = asyncio.Semaphore(1 if sqlite else TURNS_AT_ONCE)
+        self.gate = WriteGate(enabled=sqlite)
 
     async def receive(self, message: InboundMessage) -> bool:
         """Store the message (False: stored before) and start its chat's turns."""
         self.recording += 1
         self.quiet.clear()
         try:
-            async with transaction(self.runtime.sessions) as session:
+            async with self.gate.writing(urgent=True), \
+                    transaction(self.runtime.sessions) as session:
                 new = await record_inbound(session, message.sid, message.phone,
                                            asdict(message), self.runtime.clock())
         finally:
@@ -119,14 +125,15 @@ class TurnRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.quiet.wait(), QUIET_WAIT)
             clock = self.runtime.clock
-            async with transaction(self.runtime.sessions) as session:
-                row = await claim_next(session, phone, clock(), self.lease)
-                if row is None:
-                    return False
-                row_id, handled, replies, sent = row.id, row.handled_at, row.replies, row.sent
-                message = dict(row.message)
-            if handled is None:
-                replies, sent = await self._turn(row_id, InboundMessage(**message)), 0
+            async with self.gate.writing(urgent=False):
+                async with transaction(self.runtime.sessions) as session:
+                    row = await claim_next(session, phone, clock(), self.lease)
+                    if row is None:
+                        return False
+                    row_id, handled, replies = row.id, row.handled_at, row.replies
+                    sent, message = row.sent, dict(row.message)
+                if handled is None:
+                    replies, sent = await self._turn(row_id, InboundMessage(**message)), 0
         await self._send(row_id, phone, replies, sent)
         return True
 
@@ -137,7 +144,9 @@ class TurnRunner:
 
         async def keep(session, replies: list[Reply]) -> None:
             now = runtime.clock()
-            rendered = stored([with_file_link(r, runtime.file_links, now) for r in replies])
+            language = await chat_language(session, CHANNEL, message.phone) or "it"
+            rendered = stored([with_file_link(r, runtime.file_links, now) for r in replies],
+                              language)
             committed["replies"], committed["rendered"] = replies, rendered
             await mark_handled(session, row_id, rendered, now)
 
@@ -146,7 +155,7 @@ class TurnRunner:
         if replies is not None and replies is committed.get("replies"):
             return committed["rendered"]
         # handled before (None), or the turn failed and the answer is an apology
-        rendered = stored(replies or [])
+        rendered = stored(replies or [], "it")
         async with transaction(runtime.sessions) as session:
             await mark_handled(session, row_id, rendered, runtime.clock())
         return rendered
@@ -154,16 +163,19 @@ class TurnRunner:
     async def _send(self, row_id: int, phone: str, replies: list[dict[str, Any]],
                     sent: int) -> None:
         for index in range(sent, len(replies)):
-            result = await self.sender.answer(phone, restored(replies[index]))
+            result = await self.sender.answer(phone, restored(replies[index]),
+                                              replies[index].get("language"))
             if result.ok or result.permanent or result.hold or result.unreachable:
                 if not result.ok:
                     log.warning("reply to %s not sent: %s", phone, result.error)
                 continue
-            async with transaction(self.runtime.sessions) as session:
+            async with self.gate.writing(urgent=False), \
+                    transaction(self.runtime.sessions) as session:
                 await retry_later(session, row_id, index, result.error or "unknown",
                                   self.runtime.clock(), RETRY)
             return
-        async with transaction(self.runtime.sessions) as session:
+        async with self.gate.writing(urgent=False), \
+                transaction(self.runtime.sessions) as session:
             await mark_sent(session, row_id, len(replies), self.runtime.clock(), done=True)
 
     async def recover(self) -> int:
