@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import json_column, utc_column
-from models.db import insert_ignoring_duplicates
 
 MAX_SEND_ATTEMPTS = 6
 
@@ -40,13 +42,18 @@ class WhatsAppInbound(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
-async def record_inbound(session: AsyncSession, message_sid: str, phone: str,
-                         message: dict[str, Any], now: datetime) -> bool:
-    """Store a message as received; False if its MessageSid was stored before."""
-    inserted = await session.exec(insert_ignoring_duplicates(
-        session, WhatsAppInbound, message_sid=message_sid, phone=phone, message=message,
-        received_at=now, replies=[], sent=0, attempts=0))
-    return inserted.rowcount == 1
+async def store_inbound(engine: AsyncEngine, message_sid: str, phone: str,
+                        message: dict[str, Any], now: datetime) -> bool:
+    """Store a message as received, in a transaction of its own on a bare connection (the
+    webhook's only statement, without an ORM session's cost); False if its MessageSid
+    was stored before."""
+    dialect = engine.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(WhatsAppInbound).values(
+        message_sid=message_sid, phone=phone, message=message, received_at=now, replies=[],
+        sent=0, attempts=0).on_conflict_do_nothing()
+    async with engine.begin() as connection:
+        return (await connection.execute(statement)).rowcount == 1
 
 
 async def claim_next(session: AsyncSession, phone: str, now: datetime,

@@ -203,12 +203,11 @@ async def test_a_claim_left_by_a_dead_process_is_taken_after_its_lease(runtime, 
                                                                       clock):
     app = rest_app(runtime, twilio)
     runner = runner_of(runtime)
-    async with transaction(runtime.sessions) as session:  # what the dead process did
-        from models.whatsapp_inbox import record_inbound
+    from models.whatsapp_inbox import store_inbound
 
-        await record_inbound(session, new_message_sid(), GIULIA,
-                             {"sid": new_message_sid(), "phone": GIULIA, "text": "ciao"},
-                             clock.now)
+    sid = new_message_sid()  # what the dead process did: store, claim, and no more
+    await store_inbound(runtime.engine, sid, GIULIA,
+                        {"sid": sid, "phone": GIULIA, "text": "ciao"}, clock.now)
     async with transaction(runtime.sessions) as session:
         assert await claim_next(session, GIULIA, clock.now, runner.lease) is not None
     assert await runner.recover() == 0  # its lease still runs
@@ -224,12 +223,11 @@ async def test_on_postgresql_two_processes_recovering_at_once_answer_a_message_o
     first = await restarted(postgres_url, twilio, clock)
     second = await restarted(postgres_url, twilio, clock)
     try:
-        from models.whatsapp_inbox import record_inbound
+        from models.whatsapp_inbox import store_inbound
 
         sid = new_message_sid()
-        async with transaction(first.sessions) as session:
-            await record_inbound(session, sid, GIULIA,
-                                 {"sid": sid, "phone": GIULIA, "text": "ciao"}, clock.now)
+        await store_inbound(first.engine, sid, GIULIA,
+                            {"sid": sid, "phone": GIULIA, "text": "ciao"}, clock.now)
         counts = await asyncio.gather(runner_of(first).recover(), runner_of(second).recover())
         assert counts == [1, 1]  # both saw it waiting …
         await asyncio.gather(runner_of(first).settle(), runner_of(second).settle())

@@ -147,6 +147,12 @@ def endpoint(runtime, validator: RequestValidator, runner=None) -> Callable:
     turn runs here and its replies go back as TwiML."""
 
     async def webhook(request: Request) -> Response:
+        if runner is None:
+            return await answer_webhook(request)
+        with runner.arriving():  # turns of this process wait while webhooks come in
+            return await answer_webhook(request)
+
+    async def answer_webhook(request: Request) -> Response:
         try:
             form = await signed_form(request, validator, runtime.settings.public_base_url)
         except Refused:

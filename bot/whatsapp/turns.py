@@ -10,15 +10,18 @@ same transaction, and sends them through the REST API, as buttons or lists where
 again once its claim's lease has run out: at start-up and every RECOVER_SECONDS, each web
 process looks for such chats, and exactly one claims each message.
 
-Webhooks come first: a turn waits (at most QUIET_WAIT seconds) while this process is
-storing a message, and only a few turns run at once (one on SQLite, whose single write
-lock they would queue on anyway; TURNS_AT_ONCE on PostgreSQL), so a burst of messages is
-acknowledged without waiting behind the turns it starts for the event loop, a database
-connection or SQLite's write lock. Sending the replies (HTTP) is not limited."""
+Webhooks come first: a turn waits while this process is answering webhooks (until none
+came for QUIET_IDLE seconds, at most QUIET_MAX), and only a few turns run at once (one on
+SQLite, whose single write lock they would queue on anyway; TURNS_AT_ONCE on PostgreSQL),
+so a burst of messages is acknowledged without waiting behind the turns it starts for the
+event loop, a database connection or SQLite's write lock. Sending the replies (HTTP) is
+not limited."""
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -37,14 +40,15 @@ from models.whatsapp_inbox import (
     claim_next,
     mark_handled,
     mark_sent,
-    record_inbound,
     retry_later,
+    store_inbound,
 )
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # a turn and its replies take well under a second
 RECOVER_SECONDS = 15.0
-QUIET_WAIT = 0.05
+QUIET_IDLE = 0.01  # a turn starts once no webhook came for this long …
+QUIET_MAX = 1.0  # … or after this long anyway
 RETRY = timedelta(seconds=30)
 TURNS_AT_ONCE = 4  # PostgreSQL; SQLite runs one at a time
 
@@ -74,7 +78,7 @@ class TurnRunner:
         self.runtime, self.sender, self.lease = runtime, sender, lease
         self.tasks: dict[str, asyncio.Task] = {}
         self.again: set[str] = set()  # chats with news since their task last looked
-        self.recording = 0
+        self.arriving_now, self.last_arrival = 0, 0.0
         self.quiet = asyncio.Event()
         self.quiet.set()
         self.recovery: asyncio.Task | None = None
@@ -82,21 +86,39 @@ class TurnRunner:
         self.slots = asyncio.Semaphore(1 if sqlite else TURNS_AT_ONCE)
         self.gate = WriteGate(enabled=sqlite)
 
-    async def receive(self, message: InboundMessage) -> bool:
-        """Store the message (False: stored before) and start its chat's turns."""
-        self.recording += 1
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Around a webhook request: the turns wait while any is being answered."""
+        self.arriving_now += 1
         self.quiet.clear()
         try:
-            async with self.gate.writing(urgent=True), \
-                    transaction(self.runtime.sessions) as session:
-                new = await record_inbound(session, message.sid, message.phone,
-                                           asdict(message), self.runtime.clock())
+            yield
         finally:
-            self.recording -= 1
-            if not self.recording:
+            self.arriving_now -= 1
+            self.last_arrival = time.monotonic()
+            if not self.arriving_now:
                 self.quiet.set()
+
+    async def receive(self, message: InboundMessage) -> bool:
+        """Store the message (False: stored before) and start its chat's turns."""
+        async with self.gate.writing(urgent=True):
+            new = await store_inbound(self.runtime.engine, message.sid, message.phone,
+                                      asdict(message), self.runtime.clock())
         self.kick(message.phone)
         return new
+
+    async def _after_the_webhooks(self) -> None:
+        """Wait until no webhook has come for QUIET_IDLE seconds (at most QUIET_MAX)."""
+        deadline = time.monotonic() + QUIET_MAX
+        while (left := deadline - time.monotonic()) > 0:
+            if self.arriving_now:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.quiet.wait(), left)
+                continue
+            idle = time.monotonic() - self.last_arrival
+            if idle >= QUIET_IDLE:
+                return
+            await asyncio.sleep(min(QUIET_IDLE - idle, left))
 
     def kick(self, phone: str) -> None:
         """Make sure a task is taking this chat's messages."""
@@ -122,8 +144,7 @@ class TurnRunner:
         """Claim the chat's next message, run its turn if not run yet, send its replies;
         False when there is nothing to take (none waiting, or another process has it)."""
         async with self.slots:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.quiet.wait(), QUIET_WAIT)
+            await self._after_the_webhooks()
             clock = self.runtime.clock
             async with self.gate.writing(urgent=False):
                 async with transaction(self.runtime.sessions) as session:
