@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from bot.whatsapp.render import as_text, split, units
+from handlers.messages import text
 from handlers.types import Reply
 
 MAX_BUTTONS = 3
@@ -28,7 +29,7 @@ MAX_DESCRIPTION = 72
 MAX_BODY = 1024  # the body of a quick-reply or list-picker template, variables filled
 BREAKS = (" · ", " — ", " – ", " - ", ": ", " (")
 ELLIPSIS = "…"
-BUTTON_LABEL = {"it": "Scegli", "en": "Choose"}
+BUTTON_LABEL = "whatsapp.list_button"  # the catalogue's «Scegli» / «Choose»
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def content_variables(shape: Shape, language: str) -> dict[str, str]:
         if shape.kind == "list" and shape.described:
             values.append(item.description or "\u200b")
     if shape.kind == "list":
-        values.append(BUTTON_LABEL.get(language, BUTTON_LABEL["it"]))
+        values.append(text(language, BUTTON_LABEL))
     return {str(number): value for number, value in enumerate(values, 1)}
 
 
