@@ -6,13 +6,21 @@ the Twilio signature and answers empty TwiML. A load generator in a child proces
 does not share the server's event loop or interpreter lock) sends rounds of concurrent
 requests, alternating bare and real rounds, each request signed with the twilio library
 and coming from a different enrolled worker typing "menu" (one dialogue turn: read the
-conversation, write it and its choice tokens, answer the main menu as TwiML).
+conversation, write it and its choice tokens, answer the main menu).
+
+`--mode rest` (the product's default): the webhook stores the message and answers empty
+TwiML, the turn runs right after and its reply (the menu, as a list) goes through the REST
+API to a fake Twilio in a third process (tests/twilio_fake.py, Messages and Content), which
+notes when each request arrives: the script also reports the time from the webhook's
+arrival to the reply's REST request, and waits for every reply before the next round.
+`--mode twiml`: the whole turn inside the webhook, the menu in the TwiML answer.
 
 It runs on SQLite (a temporary file) and on PostgreSQL (a temporary database created on
 postgresql://postgres@127.0.0.1:5432 — INTEMPO_BENCH_PG to change — and dropped after;
 skipped with a message when the server does not answer).
 
     .venv/bin/python bench/whatsapp_latency.py [--concurrency 100] [--rounds 5] [--profile]
+        [--mode rest|twiml] [--only sqlite|postgres]
 """
 
 import argparse
@@ -62,13 +70,40 @@ async def _generate(connection, base_url: str) -> None:
                 connection.send(f"{type(problem).__name__}: {problem}")
 
 
-async def _timed(client, path: str, form: dict, signature: str) -> float:
+async def _timed(client, path: str, form: dict, signature: str) -> tuple[float, float]:
+    """(when it left, on the machine-wide monotonic clock; how long the answer took)."""
+    sent_at = time.monotonic()
     started = time.perf_counter()
     response = await client.post(path, data=form, headers={"X-Twilio-Signature": signature})
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
-    return elapsed
+    return sent_at, elapsed
+
+
+# --- the fake Twilio (child process, rest mode) --------------------------------------------
+
+def fake_twilio(connection) -> None:
+    """Serve tests/twilio_fake.py on a free port (sent back); GET /bench/received lists
+    (To, arrival) of every message created, arrival on the machine-wide monotonic clock."""
+    import uvicorn
+    from starlette.responses import JSONResponse
+
+    from tests.twilio_fake import FakeTwilio
+
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=True)
+    app = fake.app()
+
+    async def received(request):
+        return JSONResponse([[r.one("To"), r.arrived] for r in fake.sent])
+
+    app.add_route("/bench/received", received, methods=["GET"])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    fake.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    connection.send(fake.base_url)
+    uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning",
+                                  access_log=False)).run(sockets=[sock])
 
 
 # --- the server side (this process) -------------------------------------------------------
@@ -122,7 +157,15 @@ def bare_route(runtime):
     return Route(BARE, bare, methods=["POST"])
 
 
-async def measure(database_url: str, concurrency: int, rounds: int, profile: bool) -> dict:
+async def replies_received(fake_url: str) -> list[tuple[str, float]]:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        return [tuple(pair) for pair in (await client.get(f"{fake_url}/bench/received")).json()]
+
+
+async def measure(database_url: str, concurrency: int, rounds: int, profile: bool,
+                  mode: str = "rest") -> dict:
     import uvicorn
     from twilio.request_validator import RequestValidator
 
@@ -132,10 +175,23 @@ async def measure(database_url: str, concurrency: int, rounds: int, profile: boo
     from models.catalog import load_catalog, read_catalog
     from models.db import transaction
 
+    context = multiprocessing.get_context("spawn")
+    fake_url, fake = None, None
+    if mode == "rest":
+        ours_fake, theirs_fake = context.Pipe()
+        fake = context.Process(target=fake_twilio, args=(theirs_fake,), daemon=True)
+        fake.start()
+        fake_url = ours_fake.recv()
     settings = Settings(database_url=database_url, twilio_account_sid=ACCOUNT_SID,
                         twilio_auth_token=AUTH_TOKEN, twilio_whatsapp_from=FROM,
-                        public_base_url=PUBLIC, _env_file=None)
+                        public_base_url=PUBLIC, twilio_api_base_url=fake_url,
+                        whatsapp_reply_mode=mode, _env_file=None)
     runtime = await start_runtime(settings)
+    sender = runtime.senders["whatsapp"]
+    if mode == "rest" and not await sender.interactive.prepare():
+        raise RuntimeError("the fake Twilio did not take the templates")
+    if mode == "rest":
+        await sender.runner.start()  # what the web process's start-up does
     async with transaction(runtime.sessions) as session:
         await load_catalog(session, read_catalog(ROOT / "data" / "crema.toml"))
     phones = await enrol_workers(runtime, concurrency)
@@ -162,13 +218,12 @@ async def measure(database_url: str, concurrency: int, rounds: int, profile: boo
         return [(path, form, validator.compute_signature(PUBLIC + path, form))
                 for form in forms]
 
-    context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(target=load_generator, args=(theirs, f"http://127.0.0.1:{port}"))
     child.start()
     loop = asyncio.get_running_loop()
 
-    def receive(seconds: float = 300) -> list[float]:
+    def receive(seconds: float = 300) -> list[tuple[float, float]]:
         deadline = time.monotonic() + seconds
         while not ours.poll(0.5):
             if not child.is_alive():
@@ -180,9 +235,32 @@ async def measure(database_url: str, concurrency: int, rounds: int, profile: boo
             raise RuntimeError(f"a request failed: {answer}")
         return answer
 
+    arrival_to_reply: list[float] = []
+
     async def run(path: str) -> list[float]:
         ours.send(batch(path))
-        return await loop.run_in_executor(None, receive)
+        timings = await loop.run_in_executor(None, receive)
+        if path == WEBHOOK and mode == "rest":
+            arrival_to_reply.extend(await replies_to(timings))
+        return [elapsed for _, elapsed in timings]
+
+    async def replies_to(timings: list[tuple[float, float]]) -> list[float]:
+        """Wait for every reply of the round; each one's delay after its webhook left."""
+        await sender.runner.settle()
+        deadline = time.monotonic() + 120
+        started = {f"whatsapp:{phone}": sent_at
+                   for phone, (sent_at, _) in zip(phones, timings, strict=True)}
+        while True:
+            first: dict[str, float] = {}
+            for to, at in await replies_received(fake_url):
+                if to in started and at >= started[to]:
+                    first[to] = min(first.get(to, at), at)
+            if len(first) == len(started) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        if len(first) < len(started):
+            raise RuntimeError(f"only {len(first)} of {len(started)} replies arrived")
+        return [first[to] - started[to] for to in started]
 
     samples: dict[str, list[float]] = {BARE: [], WEBHOOK: []}
     profiler = cProfile.Profile() if profile else None
@@ -205,12 +283,19 @@ async def measure(database_url: str, concurrency: int, rounds: int, profile: boo
         server.should_exit = True
         await serving
         await runtime.close()
+        if fake is not None:
+            fake.terminate()
+            fake.join(10)
     if profiler:
         report = io.StringIO()
         pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
         print(report.getvalue())
-    return {path: (percentile(values, 0.5), percentile(values, 0.99), len(values))
-            for path, values in samples.items()}
+    results = {path: (percentile(values, 0.5), percentile(values, 0.99), len(values))
+               for path, values in samples.items()}
+    if arrival_to_reply:
+        results["reply"] = (percentile(arrival_to_reply, 0.5),
+                            percentile(arrival_to_reply, 0.99), len(arrival_to_reply))
+    return results
 
 
 # --- databases ----------------------------------------------------------------------------
@@ -255,16 +340,21 @@ def bench(label: str, database, args) -> None:
     try:
         with database() as url:
             migrate.upgrade(url)
-            results = asyncio.run(measure(url, args.concurrency, args.rounds, args.profile))
+            results = asyncio.run(measure(url, args.concurrency, args.rounds, args.profile,
+                                          args.mode))
     except Unavailable as problem:
         print(f"{label}: skipped, the server does not answer ({problem})")
         return
     (bare50, bare99, n), (hook50, hook99, _) = results[BARE], results[WEBHOOK]
-    print(f"{label}: {n} requests per endpoint, {args.concurrency} at a time")
+    print(f"{label} ({args.mode}): {n} requests per endpoint, {args.concurrency} at a time")
     print(f"  bare endpoint  p50 {bare50 * 1000:8.1f} ms   p99 {bare99 * 1000:8.1f} ms")
     print(f"  webhook        p50 {hook50 * 1000:8.1f} ms   p99 {hook99 * 1000:8.1f} ms")
     print(f"  ratio          p50 {hook50 / bare50:8.2f} ×    p99 {hook99 / bare99:8.2f} ×"
           f"   (target: p99 ≤ 2 ×)")
+    if "reply" in results:
+        reply50, reply99, _ = results["reply"]
+        print(f"  arrival → reply REST request   p50 {reply50 * 1000:8.1f} ms   "
+              f"p99 {reply99 * 1000:8.1f} ms")
 
 
 def main() -> None:
@@ -274,6 +364,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the server during the webhook rounds")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--mode", choices=["rest", "twiml"], default="rest",
+                        help="how the webhook answers (default: rest, the product's)")
     args = parser.parse_args()
     if not (1 <= args.concurrency <= MAX_CONCURRENCY and 1 <= args.rounds <= MAX_ROUNDS):
         parser.error(f"--concurrency ≤ {MAX_CONCURRENCY}, --rounds ≤ {MAX_ROUNDS}")

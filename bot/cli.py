@@ -17,6 +17,7 @@ from bot import console, logs, ops_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
+from bot.whatsapp.commands import add_commands as add_whatsapp_commands
 from handlers.reports import indicators_csv
 from models import migrate, privacy
 from models.base import Role, utcnow
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--yes", action="store_true", help="confirm the erasure")
         sub.set_defaults(run=job)
 
+    add_whatsapp_commands(commands, with_runtime)
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),
                             ("worker", worker, "the worker process (dispatcher, clock)")):

@@ -1,6 +1,7 @@
 """The one settings class: every knob comes from the environment (or a `.env` file)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     backup_dir: str | None = None  # the nightly backup's folder; unset: no nightly backup
     backup_keep: int = Field(default=7, ge=1, le=365)
     backup_time: str = Field(default="02:30", pattern=r"^\d{2}:\d{2}$")
+    # rest: the webhook stores the message and answers at once, replies go through the
+    # REST API (buttons and lists); twiml: the turn runs in the webhook, numbered replies
+    whatsapp_reply_mode: Literal["rest", "twiml"] = "rest"
 
     @field_validator("database_url")
     @classmethod

@@ -30,6 +30,7 @@ from models.tables import (
     ServiceRequest,
     Survey,
 )
+from models.whatsapp_inbox import WhatsAppInbound
 
 PROCESSED_UPDATES_KEPT = timedelta(days=30)
 # a person's own data file is needed only while its signed link works (bot/files.py)
@@ -103,6 +104,8 @@ async def erase_expired(session: AsyncSession, now: datetime, days: int) -> int:
     # the ids of handled updates only guard against replays, which come within days
     await session.exec(delete(ProcessedUpdate).where(
         ProcessedUpdate.at <= now - PROCESSED_UPDATES_KEPT))
+    await session.exec(delete(WhatsAppInbound).where(  # answered: only a sid and a number
+        WhatsAppInbound.done_at <= now - PROCESSED_UPDATES_KEPT))
     return len(ids)
 
 

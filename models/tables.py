@@ -367,3 +367,5 @@ class ClockMark(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     value: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+from models.whatsapp_inbox import WhatsAppInbound  # noqa: E402,F401  (issue 10)

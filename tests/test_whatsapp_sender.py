@@ -3,15 +3,9 @@ a Twilio-compatible server on loopback — our fake (tests/twilio_fake.py), whic
 each request, and Stoplight Prism serving Twilio's own OpenAPI description."""
 
 import json
-import os
 import re
-import shutil
-import signal
 import socket
-import subprocess
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -23,8 +17,9 @@ from handlers.types import Choice, Reply
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ServiceRequest
+from tests.prism_support import prism_url  # noqa: F401  (a fixture)
 from tests.support import enrolled
-from tests.twilio_fake import SPEC, FakeTwilio, serving
+from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -287,58 +282,9 @@ async def test_a_notice_with_buttons_numbers_them_and_says_how_to_act(sender, tw
 
 # --- the same client against Stoplight Prism serving Twilio's OpenAPI description --------
 
-@pytest.fixture(scope="session")
-def prism_url(tmp_path_factory):
-    """Prism mocking Twilio's Messages API on a free loopback port, for the session."""
-    if not SPEC.exists():
-        pytest.skip(f"Twilio's OpenAPI description is not at {SPEC} (INTEMPO_TWILIO_OAI)")
-    npx = shutil.which("npx")
-    if npx is None:
-        if os.environ.get("CI"):
-            pytest.fail("Prism is required in CI, but npx (Node.js) is not installed")
-        pytest.skip("Prism cannot run: npx (Node.js) is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = Path(tmp_path_factory.mktemp("prism")) / "prism.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [npx, "--yes", "@stoplight/prism-cli@5", "mock", "-h", "127.0.0.1", "-p",
-             str(port), str(SPEC)], stdout=output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_for_port(port, process, log, seconds=240)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.skip(f"Prism exited ({process.returncode}): {log.read_text()[-500:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.25)
-    _stop(process)
-    pytest.skip(f"Prism did not start within {seconds:.0f} s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @pytest.mark.asyncio
-async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url, clock):
+async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url,  # noqa: F811
+                                                                 clock):
     """Prism checks each request against Twilio's OpenAPI description (422 if invalid,
     401 without Basic auth) and answers with the description's example message."""
     wire_whatsapp(runtime, api_base_url=prism_url, templates=TEMPLATES)

@@ -1,12 +1,18 @@
-"""A small Twilio Messages API of our own, served by uvicorn on loopback, for the tests of
-the WhatsApp sender: the real `twilio` client (with its aiohttp-based async HTTP client)
-talks to it over HTTP exactly as it would to api.twilio.com.
+"""A small Twilio Messages and Content API of our own, served by uvicorn on loopback, for
+the tests of the WhatsApp sender: the real `twilio` client (with its aiohttp-based async
+HTTP client) talks to it over HTTP exactly as it would to api.twilio.com.
 
 It checks what Twilio checks first (Basic auth with the account SID and token, the
 account in the path, `To`, a sender, a body or a template, no parameter unknown to
 Twilio's OpenAPI description), records every request for the test to inspect, answers
 201 with a fresh Message SID, and can be told to fail the next requests with a given
-HTTP status and Twilio error code."""
+HTTP status and Twilio error code.
+
+With `content=True` it also keeps Content templates (POST and GET /v1/Content), checks
+each template's shape the way Twilio's description of the Content API has it (the keys of
+`twilio/quick-reply` actions and `twilio/list-picker` items, the required fields), and
+checks a message sent with a ContentSid: the template exists, every variable it uses is
+given and none is empty (Twilio's 21656)."""
 
 import asyncio
 import base64
@@ -14,7 +20,9 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +49,7 @@ def _find_spec() -> Path:
 
 SPEC = _find_spec()
 MESSAGES = "/2010-04-01/Accounts/{account}/Messages.json"
+CONTENT = "/v1/Content"
 # the parameters of POST …/Messages.json in Twilio's OpenAPI description (used when the
 # description is not next to the repository)
 KNOWN_PARAMETERS = {
@@ -61,6 +70,32 @@ def known_parameters() -> set[str]:
     return set(schema["properties"])
 
 
+# the fields of the interactive types we create, as Twilio's Content description has them
+CONTENT_SHAPES = {
+    "twilio/quick-reply": ({"body", "actions"}, "actions", {"type", "title", "id"}, {"title"}),
+    "twilio/list-picker": ({"body", "button", "items"}, "items", {"id", "item", "description"},
+                           {"id", "item"}),
+}
+
+
+def content_problem(body: dict) -> str | None:
+    """Why Twilio would refuse this Content resource (only the types we use), or None."""
+    if not isinstance(body.get("language"), str) or not isinstance(body.get("types"), dict):
+        return "language and types are required"
+    types = {name: value for name, value in body["types"].items() if value is not None}
+    if not types or not set(types) <= set(CONTENT_SHAPES):
+        return f"unexpected types {sorted(types)}"
+    for name, value in types.items():
+        required, list_key, allowed, item_required = CONTENT_SHAPES[name]
+        if not required <= {k for k, v in value.items() if v is not None}:
+            return f"{name} needs {sorted(required)}"
+        for entry in value[list_key]:
+            keys = {k for k, v in entry.items() if v is not None}
+            if not item_required <= keys or not keys <= allowed:
+                return f"{name}: bad {list_key} entry {sorted(keys)}"
+    return None
+
+
 @dataclass
 class Recorded:
     """One request the client made."""
@@ -72,6 +107,7 @@ class Recorded:
     created: bool = False  # answered 201
     sid: str = ""  # the Message SID it was given, when created
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    arrived: float = field(default_factory=time.monotonic)  # when it arrived (bench/)
 
     def one(self, name: str) -> str | None:
         values = self.form.get(name)
@@ -88,7 +124,10 @@ class FakeTwilio:
     base_url: str = ""  # set while served
     delay: float = 0.0  # seconds each message creation takes (a send stays in flight)
     answering: int = 0  # messages created whose answer has not gone back yet
+    content: bool = False  # serve the Content API too
+    templates: dict[str, dict] = field(default_factory=dict)  # sid → the created resource
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _template_numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(self, http_status: int, code: int, message: str = "scripted failure",
                   times: int = 1) -> None:
@@ -100,11 +139,19 @@ class FakeTwilio:
     @property
     def sent(self) -> list[Recorded]:
         """The requests that created a message (201)."""
-        return [r for r in self.requests if r.created]
+        return [r for r in self.requests if r.created and r.path.endswith("/Messages.json")]
+
+    @property
+    def created_templates(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == CONTENT and r.method == "POST"]
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route(MESSAGES, self._create, methods=["POST"]),
-                                 Route(MESSAGES, self._list, methods=["GET"])])
+        routes = [Route(MESSAGES, self._create, methods=["POST"]),
+                  Route(MESSAGES, self._list, methods=["GET"])]
+        if self.content:
+            routes += [Route(CONTENT, self._create_content, methods=["POST"]),
+                       Route(CONTENT, self._list_content, methods=["GET"])]
+        return Starlette(routes=routes)
 
     async def _list(self, request: Request) -> JSONResponse:
         """GET …/Messages.json: the messages created, newest first, filtered by To and
@@ -123,6 +170,47 @@ class FakeTwilio:
                              "first_page_uri": path, "next_page_uri": None,
                              "previous_page_uri": None, "uri": path, "start": 0,
                              "end": max(len(messages) - 1, 0)})
+
+    async def _create_content(self, request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        record = Recorded("POST", request.url.path, {"json": [json.dumps(body)]},
+                          dict(request.headers))
+        self.requests.append(record)
+        if request.headers.get("authorization") != self._basic():
+            return _error(401, 20003, "Authenticate")
+        problem = content_problem(body)
+        if problem:
+            return _error(400, 21600, problem)
+        record.created = True
+        sid = f"HX{next(self._template_numbers):032x}"
+        resource = {"sid": sid, "account_sid": self.account_sid,
+                    "friendly_name": body.get("friendly_name"), "language": body["language"],
+                    "variables": body.get("variables") or {}, "types": body["types"],
+                    "url": f"{self.base_url}/v1/Content/{sid}",
+                    "date_created": "2026-11-25T08:00:00Z",
+                    "date_updated": "2026-11-25T08:00:00Z", "links": {}}
+        self.templates[sid] = resource
+        return JSONResponse(resource, status_code=201)
+
+    async def _list_content(self, request: Request) -> JSONResponse:
+        self.requests.append(Recorded("GET", request.url.path, {}, dict(request.headers)))
+        if request.headers.get("authorization") != self._basic():
+            return _error(401, 20003, "Authenticate")
+        url = f"{self.base_url}{CONTENT}"
+        return JSONResponse({"contents": list(self.templates.values()), "meta": {
+            "page": 0, "page_size": len(self.templates) or 50, "first_page_url": url,
+            "previous_page_url": None, "url": url, "next_page_url": None,
+            "key": "contents"}})
+
+    def _content_variables_problem(self, record: Recorded) -> tuple[int, str] | None:
+        template = self.templates.get(record.one("ContentSid") or "")
+        if template is None:
+            return None  # an approved template made elsewhere (the tests' TEMPLATE_SID)
+        used = set(re.findall(r"\{\{(\d+)\}\}", json.dumps(template["types"])))
+        given = json.loads(record.one("ContentVariables") or "{}")
+        if not used <= set(given) or any(not given[n] for n in used):
+            return 21656, "The ContentVariables Parameter is invalid."
+        return None
 
     async def _create(self, request: Request) -> JSONResponse:
         form = await request.form()
@@ -169,6 +257,8 @@ class FakeTwilio:
                 json.loads(record.one("ContentVariables"))
             except ValueError:
                 return 21656, "The ContentVariables Parameter is invalid."
+        if record.one("ContentSid"):
+            return self._content_variables_problem(record)
         return None
 
     def _message(self, sid: str, record: Recorded) -> dict:

@@ -32,12 +32,15 @@ def new_message_sid() -> str:
 
 
 def wire_whatsapp(runtime, *, api_base_url: str | None = None,
-                  templates: WhatsAppSettings | None = None, public: str | None = PUBLIC):
-    """Give the runtime Twilio settings, install the channel, return the web app."""
+                  templates: WhatsAppSettings | None = None, public: str | None = PUBLIC,
+                  reply_mode: str = "twiml"):
+    """Give the runtime Twilio settings, install the channel, return the web app. These
+    tests read the replies in the webhook's TwiML unless `reply_mode="rest"` (the
+    product's default: see TappingPhone)."""
     runtime.settings = Settings(
         database_url=runtime.settings.database_url, twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN, twilio_whatsapp_from=FROM, public_base_url=public,
-        twilio_api_base_url=api_base_url, _env_file=None)
+        twilio_api_base_url=api_base_url, whatsapp_reply_mode=reply_mode, _env_file=None)
     install(runtime, templates or WhatsAppSettings(_env_file=None))
     return create_app(runtime)
 
@@ -106,3 +109,79 @@ async def identity(runtime, number: str, channel: str = "whatsapp") -> ChatIdent
     async with transaction(runtime.sessions) as session:
         return (await session.exec(select(ChatIdentity).where(
             ChatIdentity.channel == channel, ChatIdentity.external_id == number))).first()
+
+
+@dataclass
+class Shown:
+    """One message the bot sent through the REST API, as the phone shows it: its text and
+    the buttons or list items to tap (title → id), or none."""
+
+    text: str
+    taps: dict[str, str]
+    kind: str  # text, buttons, list
+
+
+def shown(fake, request) -> Shown:
+    """What a recorded Messages request shows, filling its template like Twilio does."""
+    import json
+    import re
+
+    if request.one("Body") is not None:
+        return Shown(request.one("Body"), {}, "text")
+    variables = json.loads(request.one("ContentVariables"))
+    types = fake.templates[request.one("ContentSid")]["types"]
+
+    def fill(value: str) -> str:
+        return re.sub(r"\{\{(\d+)\}\}", lambda m: variables[m.group(1)], value)
+
+    if "twilio/quick-reply" in types:
+        quick = types["twilio/quick-reply"]
+        return Shown(fill(quick["body"]), {fill(a["title"]): fill(a["id"])
+                                           for a in quick["actions"]}, "buttons")
+    picker = types["twilio/list-picker"]
+    return Shown(fill(picker["body"]), {fill(i["item"]): fill(i["id"])
+                                        for i in picker["items"]}, "list")
+
+
+@dataclass
+class TappingPhone:
+    """A WhatsApp user of the default (rest) mode: each message is acknowledged with an
+    empty TwiML response, and the bot's replies arrive through the REST API (our fake
+    Twilio records them). `tap` presses a button or list item by part of its title,
+    sending back its id the way Twilio does (ButtonPayload, or ListId for a list)."""
+
+    client: httpx.AsyncClient
+    number: str
+    fake: object
+    runner: object
+    seen: int = 0
+    last: list[Shown] | None = None
+
+    async def say(self, body: str, **extra) -> str:
+        response = await post_signed(self.client, WEBHOOK,
+                                     inbound_form(self.number, body, **extra))
+        assert messages_of(response) == []  # acknowledged at once, nothing inline
+        await self.runner.settle()
+        return self.read()
+
+    def read(self) -> str:
+        """The messages that reached this phone since it last looked (replies, notices)."""
+        mine = [r for r in self.fake.sent if r.one("To") == f"whatsapp:{self.number}"]
+        self.last = [shown(self.fake, r) for r in mine[self.seen:]]
+        self.seen = len(mine)
+        return "\n\n".join(s.text for s in self.last)
+
+    @property
+    def taps(self) -> dict[str, str]:
+        return {title: id_ for s in self.last or [] for title, id_ in s.taps.items()}
+
+    async def tap(self, part: str) -> str:
+        found = [(title, id_) for title, id_ in self.taps.items() if part in title]
+        assert len(found) == 1, f"{part!r} among {list(self.taps)}"
+        title, token = found[0]
+        kind = next(s.kind for s in self.last if title in s.taps)
+        if kind == "buttons":
+            return await self.say(title, MessageType="button", ButtonText=title,
+                                  ButtonPayload=token)
+        return await self.say(title, MessageType="interactive", ListId=token,
+                              ListTitle=title)

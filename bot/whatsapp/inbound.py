@@ -7,7 +7,7 @@ what the dialogue does not: opting out (STOP / ANNULLA ISCRIZIONE) and back in (
 and messages with no text (photos, voice notes, locations)."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +40,9 @@ START_WORDS = {"start", "unstop"}
 TEXT_TYPES = {"text", "button", "interactive"}  # Twilio's MessageType for readable messages
 
 
+After = Callable[[AsyncSession, list[Reply]], Awaitable[None]]
+
+
 class BadPayload(ValueError):
     """A signed request that is not an inbound message we can read."""
 
@@ -53,6 +56,14 @@ class InboundMessage:
     text_only_refused: bool = False  # a photo, a voice note, a location…
     opt_out_type: str | None = None  # Twilio's Advanced Opt-Out: STOP, START, HELP
     payload: str | None = None  # a quick-reply button's payload: one of our choice tokens
+
+
+def tapped(form: Mapping[str, str]) -> str | None:
+    """The id of what was tapped: a quick-reply button's `ButtonPayload`, or a list
+    item's id, which Twilio gives as `ListId` (and on some senders as `ButtonPayload`).
+    Both are our choice tokens; with neither, the title in `Body`/`ButtonText`/`ListTitle`
+    is matched like typed words."""
+    return form.get("ButtonPayload") or form.get("ListId") or None
 
 
 def parse(form: Mapping[str, str]) -> InboundMessage:
@@ -72,8 +83,8 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
     kind = (form.get("MessageType") or "").lower()
     not_text = (media > 0 or "Latitude" in form
                 or (kind != "" and kind not in TEXT_TYPES))
-    body = form.get("Body") or form.get("ButtonText") or ""
-    payload = (clean_id(form.get("ButtonPayload")) or "")[:64] or None
+    body = form.get("Body") or form.get("ButtonText") or form.get("ListTitle") or ""
+    payload = (clean_id(tapped(form)) or "")[:64] or None
     return InboundMessage(sid=sid, phone=phone, text=body, payload=payload,
                           profile_name=clean_id(form.get("ProfileName")) or None,
                           text_only_refused=not_text,
@@ -110,11 +121,16 @@ async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMess
 
 
 async def handle(sessions: async_sessionmaker[AsyncSession], dialogue: Dialogue,
-                 message: InboundMessage, now: Callable[[], datetime]) -> list[Reply] | None:
-    """Handle a message once: None if its MessageSid was handled before."""
+                 message: InboundMessage, now: Callable[[], datetime],
+                 after: After | None = None) -> list[Reply] | None:
+    """Handle a message once: None if its MessageSid was handled before. `after` runs in
+    the same transaction with the replies (the turn runner stores them there)."""
 
     async def work(session: AsyncSession) -> list[Reply]:
-        return await answer(session, dialogue, message, now())
+        replies = await answer(session, dialogue, message, now())
+        if after is not None:
+            await after(session, replies)
+        return replies
 
     return await handle_once(sessions, Chat(CHANNEL, message.phone), message.sid, work, now)
 
@@ -126,10 +142,18 @@ def twiml(replies: list[Reply]) -> Response:
     return Response(str(response), media_type="application/xml")
 
 
-def endpoint(runtime, validator: RequestValidator) -> Callable:
-    """POST /whatsapp/webhook for this runtime."""
+def endpoint(runtime, validator: RequestValidator, runner=None) -> Callable:
+    """POST /whatsapp/webhook for this runtime. With a `runner` (turns.TurnRunner) the
+    message is stored and acknowledged at once, its turn runs right after; without, the
+    turn runs here and its replies go back as TwiML."""
 
     async def webhook(request: Request) -> Response:
+        if runner is None:
+            return await answer_webhook(request)
+        with runner.arriving():  # turns of this process wait while webhooks come in
+            return await answer_webhook(request)
+
+    async def answer_webhook(request: Request) -> Response:
         try:
             form = await signed_form(request, validator, runtime.settings.public_base_url)
         except Refused:
@@ -139,6 +163,9 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
         except BadPayload as problem:
             log.warning("signed but unreadable webhook: %s", problem)
             return PlainTextResponse(str(problem), status_code=400)
+        if runner is not None:
+            await runner.receive(message)
+            return twiml([])
         replies = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock)
         now = runtime.clock()
         return twiml([with_file_link(r, runtime.file_links, now) for r in replies or []])
