@@ -105,4 +105,11 @@ def configure(settings, stream=None) -> logging.Handler:
     root.setLevel(settings.log_level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # a uvicorn started earlier with its own log config gave these their own handlers
+        # and stopped them propagating: every line goes through the scrubbing handler
+        uvicorn_logger = logging.getLogger(name)
+        for old in list(uvicorn_logger.handlers):
+            uvicorn_logger.removeHandler(old)
+        uvicorn_logger.propagate = True
     return handler

@@ -64,6 +64,9 @@ class Serve:
                     "HOST": "127.0.0.1", "PUBLIC_BASE_URL": self.public,
                     "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                     "TWILIO_WHATSAPP_FROM": FROM, "TWILIO_API_BASE_URL": twilio_url,
+                    # replies inline: every REST send here is a notice, the thing counted
+                    # (the stored-then-answered mode has its own restart tests)
+                    "WHATSAPP_REPLY_MODE": "twiml",
                     "DISPATCH_INTERVAL_SECONDS": "0.1", "DISPATCH_LEASE_SECONDS": "2",
                     "LOG_LEVEL": "WARNING"}
         self.env.pop("TELEGRAM_BOT_TOKEN", None)
