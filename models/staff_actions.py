@@ -19,7 +19,8 @@ Stable names (the panel calls them):
   cancelled with a reason: the fund's reservation is released, the worker is told why.
 - `write_to_worker(session, request_id, actor, text, now)` → a message to the request's
   worker through the relay (they never see each other's number or account); the worker
-  can answer with one tap (`answer_staff`).
+  can answer with one tap (`answer_staff`); the staff member's copy of the answer carries
+  a «Rispondi» whose value is "staff:write:<request id>".
 - `answer_staff(session, message_id, worker, text, now)` → the worker's answer to such a
   message goes back to the staff member who wrote it.
 - `handle_complaint(session, request_id, actor, note, now)` → a complaint is marked
@@ -28,6 +29,7 @@ Stable names (the panel calls them):
   has come is closed by itself (cancelled, actor none) and its money released; the worker
   is told. Returns how many.
 - `complaint_parties(session, request)` → (cooperative, operator) a complaint is about.
+- `staff_messages(session, request)` → what the staff and the worker wrote to each other.
 
 Each action returns an `Outcome`: `ok`, or why it changed nothing (`why`): "gone" (no such
 request, or erased), "moved_on" (its status is no longer the one the action is for:
@@ -239,7 +241,8 @@ async def answer_staff(session: AsyncSession, message_id: int, worker: Person, t
     staff = await session.get(Person, original.sender_id)
     if request is None or staff is None or not staff.active or staff.erased_at is not None:
         return Outcome(False, "gone")
-    await _relay(session, request, worker, staff.id, text, "relay.to_staff", None, now)
+    await _relay(session, request, worker, staff.id, text, "relay.to_staff",
+                 f"staff:write:{request.id}", now)
     return Outcome(True, request=request)
 
 
@@ -267,6 +270,17 @@ async def handle_complaint(session: AsyncSession, request_id: int, actor: Person
                        params={"request_id": request.id, "note": note},
                        dedupe_key=f"complaint-handled:{request.id}", now=now)
     return Outcome(True, request=request)
+
+
+async def staff_messages(session: AsyncSession,
+                         request: ServiceRequest) -> list[RelayMessage]:
+    """What the staff and the request's worker wrote to each other about it."""
+    staff = select(Person.id).where(Person.role == Role.COORDINATOR)
+    rows = await session.exec(select(RelayMessage).where(
+        RelayMessage.request_id == request.id,
+        (RelayMessage.sender_id.in_(staff)) | (RelayMessage.recipient_id.in_(staff)))
+        .order_by(RelayMessage.id))
+    return list(rows.all())
 
 
 async def complaint_parties(session: AsyncSession,
