@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
-from bot import console
+from bot import console, jobs_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--yes", action="store_true", help="confirm the erasure")
         sub.set_defaults(run=job)
 
+    jobs_cli.add_parser(commands, with_runtime)
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),
                             ("worker", worker, "the worker process (dispatcher, clock)")):
