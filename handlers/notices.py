@@ -34,7 +34,9 @@ async def _request_facts(session: AsyncSession, request_id: int, language: str) 
     place = await session.get(Municipality, request.municipality_id)
     return {"number": request.id, "service": service_name(service, language),
             "when": formatting.when(request.starts_at, language), "place": place.name,
+            "address": request.address or "—",
             "minutes": request.duration_minutes,
+            "duration": formatting.duration(request.duration_minutes, language),
             "subsidised": messages.text(language, "yes" if request.fund_cents else "no")}
 
 

@@ -5,6 +5,7 @@ import re
 
 from sqlmodel import select
 
+from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.steps.staff import JobList, job_text
 from models import jobs, offers
@@ -160,8 +161,10 @@ class JobDone(Step):
         request = await my_job(turn, "complete")
         planned = request.duration_minutes if request else 60
         options = sorted({max(planned - 30, 15), planned, planned + 30})
-        return Prompt(turn.t("job.done_minutes", planned=planned), tuple(
-            Option(turn.t("job.minutes", minutes=m), str(m)) for m in options))
+        lang = turn.language
+        return Prompt(turn.t("job.done_minutes", planned=formatting.duration(planned, lang)),
+                      tuple(Option(turn.t("job.minutes", duration=formatting.duration(m, lang)),
+                                   str(m)) for m in options))
 
     async def before_options(self, turn: Turn, text: str) -> Next | None:
         minutes = read_minutes(text)
@@ -188,7 +191,8 @@ class JobDone(Step):
         if not completed:
             turn.say("job.not_open")
             return Home()
-        turn.say("job.completed", number=request.id, minutes=minutes)
+        turn.say("job.completed", number=request.id,
+                 duration=formatting.duration(minutes, turn.language))
         return Home()
 
 
