@@ -296,7 +296,7 @@ cura condivisa;lavoratori con richieste di cura;Donna;0
 cura condivisa;lavoratori con richieste di cura;Uomo;1
 cura condivisa;lavoratori con richieste di cura;Altro;0
 cura condivisa;lavoratori con richieste di cura;Non indicato;1
-cura condivisa;quota di richieste di cura fatte da uomini (%);;50,0"""
+cura condivisa;quota di richieste di cura fatte da uomini (%);;50,0"""  # noqa: E501
 
 
 @pytest.mark.asyncio

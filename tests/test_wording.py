@@ -116,3 +116,33 @@ async def test_the_job_done_step_speaks_in_hours(mini, clock):
     asked = await luca.press("Fatto")
     assert "prevista: 1 ora" in asked and "1 ora e 30 min" in luca.labels
     assert "svolto (1 ora e 30 min)" in await luca.press("1 ora e 30")
+
+
+@pytest.mark.asyncio
+async def test_an_operator_sees_the_jobs_done_in_the_last_30_days(mini, clock):
+    from tests.test_operators import team
+
+    people = await team(mini)
+    await book_in_alfa(people["worker"])
+    inbox = Inbox()
+    await deliver(mini, inbox)
+    luca = people["Luca"]
+    await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    assert "Negli ultimi 30 giorni non risultano" in await luca.press("Svolti")
+    clock.set_local(2026, 11, 26, 11, 30)
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    await luca.press("Spesa")
+    await luca.press("Fatto")
+    await luca.say("1h15")
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    done = await luca.press("Svolti")
+    assert "Lavori svolti negli ultimi 30 giorni: 1, per 1 ora e 15 min in tutto" in done
+    assert "Spesa · Alfa · 1 ora e 15 min" in done
+    clock.set_local(2026, 12, 27, 9, 0)  # a month later: no longer listed
+    await luca.say("menu")
+    await luca.press("I miei lavori")
+    assert "non risultano" in await luca.press("Svolti")
