@@ -146,3 +146,38 @@ async def test_an_operator_sees_the_jobs_done_in_the_last_30_days(mini, clock):
     await luca.say("menu")
     await luca.press("I miei lavori")
     assert "non risultano" in await luca.press("Svolti")
+
+
+@pytest.mark.asyncio
+async def test_digests_missed_while_down_make_one_catch_up_in_the_morning(mini, clock):
+    from sqlmodel import select
+
+    from models.db import transaction
+    from models.tables import ClockMark, Notice
+    from scheduler.digest import MARK, queue_digests
+
+    paola = Chatter(mini, "+393339990041")
+    await enrol_as(mini, paola, org="employer", role=Role.COORDINATOR, name="Paola")
+    async with transaction(mini.sessions) as session:
+        session.add(ClockMark(name=MARK, value="2026-11-22"))
+    ctx = jobs.JobContext(mini.sessions, jobs.ClockRules(), clock)
+    clock.set_local(2026, 11, 25, 3, 30)  # the worker comes back in the night
+    assert await queue_digests(ctx) == [date(2026, 11, 23), date(2026, 11, 24)]
+    assert await queue_digests(ctx) == []
+    async with transaction(mini.sessions) as session:
+        digests = (await session.exec(select(Notice).where(
+            Notice.kind == "coordinator.digest"))).all()
+    assert len(digests) == 1
+    text = plain(digests[0].params["text"])
+    assert text.startswith("⏪ Riepilogo in ritardo")
+    assert "Le cifre sono quelle di martedì 24 novembre, 18:00" in text
+    assert "riepiloghi di lunedì 23 novembre" in text and "/stats 23/11-23/11" in text
+    assert "Riepilogo di martedì 24 novembre" in text
+    from models.calendar import local
+    assert local(digests[0].next_attempt_at).hour == 8  # after the quiet hours
+    clock.set_local(2026, 11, 25, 18, 1)  # back on time: a plain digest
+    assert await queue_digests(ctx) == [date(2026, 11, 25)]
+    async with transaction(mini.sessions) as session:
+        today = (await session.exec(select(Notice).where(
+            Notice.dedupe_key.startswith("digest:2026-11-25")))).one()
+    assert "ritardo" not in today.params["text"]
