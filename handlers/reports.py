@@ -141,6 +141,8 @@ def _satisfaction_line(satisfaction: Satisfaction, language: str, key: str,
                 rate=percent(satisfaction.response_rate, language))
     if satisfaction.low_scores:
         line += " " + text(language, "report.low_scores", count=satisfaction.low_scores)
+    if satisfaction.comments:
+        line += " " + text(language, "report.comments", count=satisfaction.comments)
     return line
 
 
@@ -403,6 +405,9 @@ def _csv_satisfaction(satisfaction: Satisfaction) -> Iterator[list[str]]:
     yield [section, _t("report.csv.response_rate"), "", _share(satisfaction.response_rate)]
     yield [section, _t("report.csv.average_score"), "", _number(satisfaction.average, 2)]
     yield [section, _t("report.csv.low_scores"), "", _number(satisfaction.low_scores)]
+    yield [section, _t("report.csv.comments"), "", _number(satisfaction.comments)]
+    for comment in satisfaction.shared_comments:  # only those the worker agreed to share
+        yield [section, _t("report.csv.shared_comment"), "", " ".join(comment.split())]
 
 
 def _csv_fund(fund: FundFigures | None) -> Iterator[list[str]]:

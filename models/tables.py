@@ -344,6 +344,8 @@ class Survey(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=utc_column())
     score: int | None = None
     comment: str | None = Field(default=None, max_length=1000)
+    # the worker agreed the comment may be quoted (without their name) in reports (0006)
+    comment_shareable: bool | None = None
 
 
 class Attachment(SQLModel, table=True):

@@ -181,3 +181,44 @@ async def test_digests_missed_while_down_make_one_catch_up_in_the_morning(mini, 
         today = (await session.exec(select(Notice).where(
             Notice.dedupe_key.startswith("digest:2026-11-25")))).one()
     assert "ritardo" not in today.params["text"]
+
+
+@pytest.mark.asyncio
+async def test_survey_comments_are_seen_counted_and_exported_only_when_shared(mini, clock):
+    from sqlmodel import select
+
+    from handlers.reports import digest_text, indicators_csv
+    from models import surveys
+    from models.db import transaction
+    from models.figures import digest_figures, period_figures
+    from models.tables import Survey
+    from tests.test_surveys import done_job, surveys_now
+
+    worker, _luca, paola, inbox = await done_job(mini, clock)
+    clock.set_local(2026, 11, 26, 13, 0)
+    await surveys_now(mini)
+    await deliver(mini, inbox)
+    question = inbox.received[worker.external_id][-1]
+    await worker.send_payload(question.choices[1].payload)  # 2
+    assert "senza il tuo nome" in await worker.say("Arrivato tardi, ma gentile")
+    assert "ci aiuta a migliorare" in await worker.press("No, resta riservato")
+    await paola.say("menu")
+    await paola.press("Segnalazioni")
+    assert paola.labels[0].startswith("💬")
+    view = await paola.press("Spesa")
+    assert "Questionario: voto 2 su 5 · commento: «Arrivato tardi, ma gentile»" in view
+    clock.set_local(2026, 11, 26, 18, 0)
+    async with transaction(mini.sessions) as session:
+        today = await digest_figures(session, date(2026, 11, 26), clock())
+        month = await period_figures(session, date(2026, 11, 1), date(2026, 11, 30), clock())
+    assert "Commenti: 1." in digest_text(today, "it")
+    private = indicators_csv(month, date(2026, 11, 1), date(2026, 11, 30)).decode("utf-8-sig")
+    assert "soddisfazione;commenti ricevuti;;1" in private and "Arrivato tardi" not in private
+    async with transaction(mini.sessions) as session:
+        survey = (await session.exec(select(Survey))).one()
+        await surveys.share_comment(session, survey, True)
+    async with transaction(mini.sessions) as session:
+        month = await period_figures(session, date(2026, 11, 1), date(2026, 11, 30), clock())
+    shared = indicators_csv(month, date(2026, 11, 1), date(2026, 11, 30)).decode("utf-8-sig")
+    assert "commento (condiviso dal lavoratore);;Arrivato tardi, ma gentile" in shared
+    assert "Giulia" not in shared

@@ -13,6 +13,7 @@ from models.tables import (
     Municipality,
     Service,
     ServiceRequest,
+    Survey,
     WorkerFundUse,
 )
 
@@ -88,14 +89,23 @@ class Complaints(JobList):
     empty_key, title_key = "coord.no_complaints", "coord.complaints"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        """The complaints still to handle first, then the handled ones; latest first."""
+        """The complaints still to handle first, then the handled ones, latest first; then
+        the requests whose survey has a comment (💬), latest first."""
         query = (select(ServiceRequest).where(ServiceRequest.complaint_at.is_not(None))
                  .order_by(ServiceRequest.complaint_handled_at.is_not(None),
                            ServiceRequest.complaint_at.desc()).limit(LIST_LIMIT))
-        return list((await turn.session.exec(query)).all())
+        complaints = list((await turn.session.exec(query)).all())
+        commented = (await turn.session.exec(
+            select(ServiceRequest).join(Survey, Survey.request_id == ServiceRequest.id)
+            .where(Survey.comment.is_not(None), ServiceRequest.complaint_at.is_(None))
+            .order_by(Survey.answered_at.desc()).limit(LIST_LIMIT))).all()
+        return [*complaints, *commented][:LIST_LIMIT]
 
     async def label(self, turn: Turn, request: ServiceRequest) -> str:
-        mark = "✅" if request.complaint_handled_at else "📣"
+        if request.complaint_at is None:
+            mark = "💬"
+        else:
+            mark = "✅" if request.complaint_handled_at else "📣"
         return f"{mark} {await job_label(turn, request)}"
 
 

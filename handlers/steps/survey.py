@@ -62,5 +62,23 @@ class SurveyComment(Step):
             turn.say("input.too_long", limit=1000)
             return Stay()
         await surveys.add_comment(turn.session, survey, text)
+        return Go("survey.share", remember=False)
+
+
+@step
+class ShareComment(Step):
+    """May the comment be quoted, without the worker's name, in the programme's reports?"""
+
+    name = "survey.share"
+    help_key = "help.survey"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("survey.share"), (Option(turn.t("survey.share_yes"), "yes"),
+                                               Option(turn.t("survey.share_no"), "no")))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        survey = await current_survey(turn)
+        if survey is not None:
+            await surveys.share_comment(turn.session, survey, value == "yes")
         turn.say("survey.done")
         return Home()

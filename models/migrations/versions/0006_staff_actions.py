@@ -1,4 +1,5 @@
-"""staff actions: a complaint is marked handled, by whom, with a note
+"""staff actions: a complaint is marked handled, by whom, with a note; a survey comment
+may be shared
 
 Revision ID: 0006
 Revises: 0004
@@ -31,9 +32,13 @@ def upgrade() -> None:
                                       nullable=True))
         batch_op.create_foreign_key('fk_service_request_complaint_handled_by_person',
                                     'person', ['complaint_handled_by'], ['id'])
+    with op.batch_alter_table('survey', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('comment_shareable', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('survey', schema=None) as batch_op:
+        batch_op.drop_column('comment_shareable')
     with op.batch_alter_table('service_request', schema=None) as batch_op:
         batch_op.drop_constraint('fk_service_request_complaint_handled_by_person',
                                  type_='foreignkey')
