@@ -465,8 +465,13 @@ def parse_period(value: str, today: date) -> tuple[date, date] | None:
     words = " ".join(value.casefold().split())
     if words in _KEYWORDS:
         return _named_period(_KEYWORDS[words], today)
+    if month := _month_period(words, today):
+        return month
     if match := _RANGE.match(words):
         days = _range(match.groups(), today)
+        if days and not any(match.groups()[i] for i in (2, 5)) and days[0].year != days[1].year \
+                and (days[1] - days[0]).days > MAX_INFERRED_CROSSING_DAYS:
+            return None  # "30/11-01/10": written backwards, not ten months across a year
     elif match := _SINGLE.match(words):
         days = _range(match.groups() * 2, today)
     else:
@@ -474,6 +479,40 @@ def parse_period(value: str, today: date) -> tuple[date, date] | None:
     if days is None or days[1] < days[0] or (days[1] - days[0]).days + 1 > MAX_PERIOD_DAYS:
         return None
     return days
+
+
+MONTHS = {name: number for number, names in enumerate((
+    (), ("gennaio", "january", "gen", "jan"), ("febbraio", "february", "feb"),
+    ("marzo", "march", "mar"), ("aprile", "april", "apr"), ("maggio", "may", "mag"),
+    ("giugno", "june", "giu", "jun"), ("luglio", "july", "lug", "jul"),
+    ("agosto", "august", "ago", "aug"), ("settembre", "september", "set", "sep"),
+    ("ottobre", "october", "ott", "oct"), ("novembre", "november", "nov"),
+    ("dicembre", "december", "dic", "dec")), 0) for name in names}
+_MONTH = re.compile(r"^(?:(?:il )?mese di |in )?([a-z]+)\.?(?: (\d{4}))?$")
+MAX_INFERRED_CROSSING_DAYS = 92  # "01/12-15/01" crosses New Year; "30/11-01/10" is backwards
+
+
+def _month_period(words: str, today: date) -> tuple[date, date] | None:
+    """'novembre', 'novembre 2026', 'nov': the whole month (without a year, the latest
+    one that has begun)."""
+    match = _MONTH.match(words)
+    if not match or match.group(1) not in MONTHS:
+        return None
+    month = MONTHS[match.group(1)]
+    year = int(match.group(2)) if match.group(2) else (
+        today.year if month <= today.month else today.year - 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, 1), following - timedelta(days=1)
+
+
+def is_backwards(value: str, today: date) -> bool:
+    """A range whose end comes before its start, as typed ("30/11-01/11")."""
+    match = _RANGE.match(" ".join(value.casefold().split()))
+    if not match:
+        return False
+    day1, month1, _, day2, month2, _ = match.groups()
+    return (int(month2), int(day2)) < (int(month1), int(day1)) \
+        and parse_period(value, today) is None
 
 
 def _named_period(name: str, today: date) -> tuple[date, date]:

@@ -121,9 +121,13 @@ async def test_a_survey_on_screen_takes_only_1_to_5(mini, clock):
     await surveys_now(mini)
     await mini.dispatcher().run_once()
     assert "Com'è andata" in await on_screen(mini, worker)
-    assert "da 1 a 5" in await worker.say("6")
-    assert "da 1 a 5" in await worker.say("-5")
-    assert "Grazie del voto" in await worker.say("4")
+    assert "da 1 (male) a 5" in await worker.say("6")
+    assert "da 1 (male) a 5" in await worker.say("-5")
+    assert "da 1 (male) a 5" in await worker.say("👍")
+    assert "Grazie del voto" in await worker.say("⭐⭐⭐⭐")
+    async with transaction(mini.sessions) as session:
+        from models.tables import Survey
+        assert (await session.exec(select(Survey))).one().score == 4
 
 
 @pytest.mark.asyncio

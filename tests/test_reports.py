@@ -375,7 +375,13 @@ TODAY = date(2026, 11, 25)  # a Wednesday
     ("30/11-01/11", None),  # reversed
     ("31/02-28/02", None),  # no such day
     ("1/1/2025-31/12/2026", None),  # too long
-    ("novembre", None),
+    ("novembre", (date(2026, 11, 1), date(2026, 11, 30))),
+    ("Novembre 2025", (date(2025, 11, 1), date(2025, 11, 30))),
+    ("dicembre", (date(2025, 12, 1), date(2025, 12, 31))),  # the latest December begun
+    ("feb 2024", (date(2024, 2, 1), date(2024, 2, 29))),
+    ("ieri", (date(2026, 11, 24), date(2026, 11, 24))),
+    ("30/11-01/10", None),  # backwards, not ten months across New Year
+    ("novembrissimo", None),
     ("", None),
     ("settimana prossima", None),
     ("1/11-", None),

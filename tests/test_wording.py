@@ -222,3 +222,13 @@ async def test_survey_comments_are_seen_counted_and_exported_only_when_shared(mi
     shared = indicators_csv(month, date(2026, 11, 1), date(2026, 11, 30)).decode("utf-8-sig")
     assert "commento (condiviso dal lavoratore);;Arrivato tardi, ma gentile" in shared
     assert "Giulia" not in shared
+
+
+@pytest.mark.asyncio
+async def test_periods_by_month_name_and_backwards(mini):
+    paola = Chatter(mini, "+393339990051")
+    await enrol_as(mini, paola, org="employer", role=Role.COORDINATOR, name="Paola")
+    assert "Dati dal 1° novembre 2026 al 30 novembre 2026" in await paola.say("/stats novembre")
+    assert "scritto al contrario" in await paola.say("30/11-01/11")
+    assert "Non ho capito il periodo" in await paola.say("boh")
+    assert "Dati del 24 novembre 2026" in await paola.say("ieri")

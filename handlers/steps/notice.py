@@ -11,7 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import run_action
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
+from handlers.matching import match_choice
 from handlers.notices import notice_text, still_stands
+from handlers.steps.survey import star_score
 from models.tables import Notice
 
 PREFIX = "notice:"
@@ -46,6 +48,22 @@ class NoticeAnswer(Step):
         return Prompt("\n\n".join([text, turn.t("notice.step_hint")]), tuple(
             Option(turn.t(choice["key"]), choice["value"]) for choice in notice.choices),
             hint=False)
+
+    async def before_options(self, turn: Turn, text: str) -> Next | None:
+        """On a survey's notice, stars are a score; anything else not a choice gets the
+        1-5 hint."""
+        notice = await current_notice(turn.session, turn)
+        values = [c["value"] for c in notice.choices] if notice else []
+        if not values or not values[0].startswith("survey:"):
+            return None
+        score = star_score(text)
+        if score is not None:
+            return await self.choose(turn, values[0].rsplit(":", 1)[0] + f":{score}")
+        if not match_choice(text, [turn.t(c["key"]) for c in notice.choices]) \
+                and text.strip().lower() not in ("indietro", "menu"):
+            turn.say("survey.pick_score")
+            return Stay()
+        return None
 
     async def choose(self, turn: Turn, value: str) -> Next:
         waiting = [name for name in turn.conversation.back if notice_id_of(name) is not None]

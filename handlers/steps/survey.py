@@ -41,6 +41,22 @@ class SurveyScore(Step):
             return Home()
         return await record_score(turn, survey, int(value))
 
+    async def before_options(self, turn: Turn, text: str) -> Next | None:
+        score = star_score(text)
+        return None if score is None else await self.choose(turn, str(score))
+
+    async def typed(self, turn: Turn, text: str) -> Next:
+        turn.say("survey.pick_score")  # 👍, a word, 6, -1: the 1-5 hint
+        return Stay()
+
+
+def star_score(text: str) -> int | None:
+    """'⭐⭐⭐⭐' (or ★★★★) is a score of 4; None for anything else."""
+    stars = "".join(text.split()).replace("\ufe0f", "")
+    if stars and set(stars) <= {"⭐", "★", "🌟"} and len(stars) in surveys.SCORES:
+        return len(stars)
+    return None
+
 
 @step
 class SurveyComment(Step):
