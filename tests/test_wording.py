@@ -232,3 +232,17 @@ async def test_periods_by_month_name_and_backwards(mini):
     assert "scritto al contrario" in await paola.say("30/11-01/11")
     assert "Non ho capito il periodo" in await paola.say("boh")
     assert "Dati del 24 novembre 2026" in await paola.say("ieri")
+
+
+@pytest.mark.asyncio
+async def test_date_examples_are_always_ahead(mini, clock):
+    worker = Chatter(mini, "+393339990061")
+    await enrol_as(mini, worker, org="employer", gender="Donna")
+    clock.set_local(2026, 12, 20, 9, 0)
+    await worker.say("menu")
+    await worker.press("Nuova richiesta")
+    await worker.press("Commissioni")
+    await worker.press("Spesa")
+    asked = await worker.say("Alfa")
+    assert "22/12" in asked
+    assert "27/11" not in asked and "27/11" not in await worker.say("aiuto")
