@@ -99,6 +99,8 @@ async def test_two_offers_on_screen_are_answered_one_after_the_other(mini):
     await mini.dispatcher().run_once()
     printed = await on_screen(mini, luca)
     assert printed.count("1. ✅ Accetto") == 2
+    # the hint agrees with the numbered choices: they answer now, the menu is for later
+    assert "Per decidere più tardi" in printed and "Per accettare: scrivi" not in printed
     declined = await luca.say("2")  # the newest offer: job 2
     assert "rifiutato" in declined and "lavoro n. 2" in declined.lower()
     assert "Nuovo lavoro n. 1" in declined  # the earlier offer is the current step again
