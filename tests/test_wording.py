@@ -246,3 +246,15 @@ async def test_date_examples_are_always_ahead(mini, clock):
     asked = await worker.say("Alfa")
     assert "22/12" in asked
     assert "27/11" not in asked and "27/11" not in await worker.say("aiuto")
+
+
+@pytest.mark.asyncio
+async def test_ieri_as_a_day_is_understood_and_said_to_be_past(mini):
+    worker = Chatter(mini, "+393339990071")
+    await enrol_as(mini, worker, org="employer", gender="Donna")
+    await worker.press("Nuova richiesta")
+    await worker.press("Commissioni")
+    await worker.press("Spesa")
+    await worker.say("Alfa")
+    answer = await worker.say("ieri alle 10")
+    assert "Questa data è già passata" in answer and "posti liberi" not in answer

@@ -216,7 +216,9 @@ def day_is_open(turn: Turn, slots: Availability, day: date) -> bool:
     shown = formatting.day(day, turn.language)
     if day in slots.open_days(turn.now, turn.settings.horizon_days):
         return True
-    if (day - local(turn.now).date()).days > turn.settings.horizon_days:
+    if day < local(turn.now).date():  # "ieri", or a day already gone
+        turn.say("req.date_past")
+    elif (day - local(turn.now).date()).days > turn.settings.horizon_days:
         turn.say("req.day_too_far", days=turn.settings.horizon_days)
     elif is_holiday(day):
         turn.say("req.day_holiday", day=shown, day_capitalised=shown[:1].upper() + shown[1:])
