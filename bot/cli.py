@@ -4,28 +4,30 @@ outbox, and the three processes (serve = everything in one; web; worker)."""
 import argparse
 import asyncio
 import json
+import re
 import signal
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
+import asyncpg
 import uvicorn
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlmodel import select
 
-from bot import console, logs, ops_cli
+from bot import console, jobs_cli, logs, ops_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
 from bot.whatsapp.commands import add_commands as add_whatsapp_commands
 from handlers.reports import indicators_csv
 from models import migrate, privacy
-from models.base import Role, utcnow
+from models.base import NoticeStatus, Role, utcnow
 from models.catalog import CatalogError, load_catalog, read_catalog
 from models.db import transaction
 from models.figures import period_figures
 from models.people import InvalidPhone, create_codes, normalise_phone
-from models.tables import ChatIdentity, Notice, Person
+from models.tables import ChatIdentity, Notice, Organisation, Person
 from scheduler.backup_job import backup_jobs
 from scheduler.clock import run_clock
 from scheduler.digest import clock_extras
@@ -41,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     except migrate.NotMigrated as problem:
         print(problem, file=sys.stderr)
         return 2
-    except (ArgumentError, OperationalError, InterfaceError, OSError) as problem:
-        # a mistyped DATABASE_URL, an unwritable SQLite path, a database that is not there
+    except (ArgumentError, DBAPIError, InterfaceError, OSError, ImportError,
+            asyncpg.PostgresError) as problem:
+        # a mistyped DATABASE_URL, a driver not installed, an unwritable SQLite path, a
+        # database or role that is not there: one line, never a traceback
         print(f"Cannot use the database at DATABASE_URL: {_first_line(problem)}\n"
               "Check DATABASE_URL (see .env.example) and that the database is reachable.",
               file=sys.stderr)
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _first_line(problem: Exception) -> str:
+    if isinstance(problem, ImportError):  # e.g. mysql:// without its driver
+        return f"the database driver is not installed ({problem.name or problem})"
     text = str(getattr(problem, "orig", None) or problem).strip()
     return text.splitlines()[0] if text else type(problem).__name__
 
@@ -70,42 +76,51 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = commands.add_parser("catalog", help="the service catalogue")
     catalog_commands = catalog.add_subparsers(required=True, metavar="ACTION")
     load = catalog_commands.add_parser("load", help="load (or reload) a catalogue file")
-    load.add_argument("file", type=Path)
+    load.add_argument("file", type=Path, help="the catalogue, e.g. data/crema.toml")
     load.set_defaults(run=catalog_load)
 
     enroll = commands.add_parser("enroll", help="print single-use enrolment codes")
-    enroll.add_argument("--org", required=True, help="organisation code, e.g. koala")
-    enroll.add_argument("--role", required=True, choices=[r.value for r in Role])
-    enroll.add_argument("--count", type=int, default=1)
+    enroll.add_argument("--org", required=True,
+                        help="the organisation's code or name, any case (e.g. koala)")
+    enroll.add_argument("--role", required=True, choices=[r.value for r in Role],
+                        help="what the person will be")
+    enroll.add_argument("--count", type=int, default=1, help="how many codes (1-1000)")
     enroll.set_defaults(run=enroll_codes)
 
     chat = commands.add_parser("chat", help="use the bot from this terminal")
-    chat.add_argument("--as", dest="phone", required=True, metavar="PHONE")
+    chat.add_argument("--as", dest="phone", required=True, metavar="PHONE",
+                      help="the phone number this console chat stands for")
     chat.set_defaults(run=chat_as)
 
     outbox = commands.add_parser("outbox", help="list queued and sent notices")
-    outbox.add_argument("--status", default=None)
-    outbox.add_argument("--limit", type=int, default=50)
+    outbox.add_argument("--status", default=None,
+                        help="only notices in this status: " + ", ".join(NoticeStatus))
+    outbox.add_argument("--limit", type=int, default=50, help="how many, newest first")
     outbox.set_defaults(run=list_outbox)
 
     export = commands.add_parser("export", help="write the indicators' CSV for a period")
-    export.add_argument("--from", dest="first", required=True, metavar="DD/MM/YYYY")
-    export.add_argument("--to", dest="last", required=True, metavar="DD/MM/YYYY")
-    export.add_argument("--out", type=Path, default=None)
+    export.add_argument("--from", dest="first", required=True, metavar="DD/MM/YYYY",
+                        help="first day (DD/MM/YYYY or YYYY-MM-DD)")
+    export.add_argument("--to", dest="last", required=True, metavar="DD/MM/YYYY",
+                        help="last day (DD/MM/YYYY or YYYY-MM-DD)")
+    export.add_argument("--out", type=Path, default=None,
+                        help=f"the CSV file; default: {EXPORTS}/intempo-indicatori-….csv")
     export.set_defaults(run=export_indicators)
 
     person = commands.add_parser("person", help="a person's own data: export or erase")
     person_commands = person.add_subparsers(required=True, metavar="ACTION")
     for action, job in (("export", person_export), ("erase", person_erase)):
-        sub = person_commands.add_parser(action)
+        sub = person_commands.add_parser(action, help=f"{action} a person's data")
         sub.add_argument("--phone", required=True, help="the chat's id: a phone or a chat id")
         sub.add_argument("--channel", default="console",
-                         choices=["console", "telegram", "whatsapp"])
+                         choices=["console", "telegram", "whatsapp"],
+                         help="the channel of that chat")
         if action == "erase":
             sub.add_argument("--yes", action="store_true", help="confirm the erasure")
         sub.set_defaults(run=job)
 
     add_whatsapp_commands(commands, with_runtime)
+    jobs_cli.add_parser(commands, with_runtime)
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),
                             ("worker", worker, "the worker process (dispatcher, clock)")):
@@ -160,7 +175,8 @@ async def catalog_load(runtime: Runtime, args) -> int:
         return 1
     async with transaction(runtime.sessions) as session:
         changes = await load_catalog(session, catalog)
-    print(f"catalogue loaded: {changes['created']} created, {changes['updated']} updated "
+    print(f"catalogue loaded: {changes['created']} created, {changes['updated']} updated, "
+          f"{changes['removed']} removed "
           f"({len(catalog.organisations)} organisations, {len(catalog.municipalities)} "
           f"municipalities, {len(catalog.services)} services, {len(catalog.offerings)} "
           "offerings)")
@@ -174,7 +190,15 @@ async def enroll_codes(runtime: Runtime, args) -> int:
         return 1
     try:
         async with transaction(runtime.sessions) as session:
-            codes = await create_codes(session, args.org, Role(args.role), args.count,
+            organisations = (await session.exec(select(Organisation))).all()
+            wanted = " ".join(args.org.split()).casefold()
+            found = [o for o in organisations
+                     if wanted in (o.code.casefold(), " ".join(o.name.split()).casefold())]
+            if not found:
+                print(f"no organisation with code or name {args.org!r}; the codes are: "
+                      + ", ".join(sorted(o.code for o in organisations)), file=sys.stderr)
+                return 1
+            codes = await create_codes(session, found[0].code, Role(args.role), args.count,
                                        utcnow(), runtime.settings.enrolment_code_days)
     except (LookupError, ValueError) as problem:
         print(problem, file=sys.stderr)
@@ -197,40 +221,98 @@ async def chat_as(runtime: Runtime, args) -> int:
 
 @with_runtime
 async def list_outbox(runtime: Runtime, args) -> int:
+    if args.status and args.status not in set(NoticeStatus):
+        print(f"unknown status {args.status!r}; the statuses are: {', '.join(NoticeStatus)}",
+              file=sys.stderr)
+        return 1
     async with transaction(runtime.sessions) as session:
         query = select(Notice).order_by(Notice.id.desc()).limit(args.limit)
         if args.status:
             query = query.where(Notice.status == args.status)
         notices = (await session.exec(query)).all()
-    print(f"{'id':>5}  {'status':<10} {'channel':<9} {'to':>5}  {'kind':<24} {'tries':>5}  "
+        names = {n.id: await _recipient(session, n) for n in notices}
+    print(f"{'id':>5}  {'status':<10} {'channel':<9} {'to':<22} {'kind':<24} {'tries':>5}  "
           "created (UTC)     error")
     for n in notices:
-        print(f"{n.id:>5}  {n.status:<10} {n.channel or '-':<9} {n.person_id or '-':>5}  "
-              f"{n.kind:<24} {n.attempts:>5}  {n.created_at:%Y-%m-%d %H:%M}  "
+        # a try is a send attempted: the failed ones, plus the one that went through
+        tries = n.attempts + (1 if n.sent_at is not None else 0)
+        print(f"{n.id:>5}  {n.status:<10} {n.channel or '-':<9} {names[n.id][:22]:<22} "
+              f"{n.kind:<24} {tries:>5}  {n.created_at:%Y-%m-%d %H:%M}  "
               f"{n.last_error or ''}")
     return 0
 
 
+async def _recipient(session, notice: Notice) -> str:
+    """Who a notice is for, readably: 'Paola (console +39…)', or the role it waits for."""
+    if notice.person_id is None:
+        return f"({notice.audience or '?'})"
+    person = await session.get(Person, notice.person_id)
+    chat = (await session.exec(select(ChatIdentity).where(
+        ChatIdentity.person_id == notice.person_id))).first()
+    name = (person.first_name if person else None) or f"#{notice.person_id}"
+    return f"{name} ({chat.channel} {chat.external_id})" if chat else name
+
+
+class BadDay(ValueError):
+    """A date the command line cannot use; the message says why."""
+
+
 def _day(text: str) -> date:
-    return datetime.strptime(text, "%d/%m/%Y").date()
+    """'01/11/2026' or '2026-11-01'; a day that does not exist (30/02) is said so."""
+    match = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*|\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*",
+                         text)
+    if not match:
+        raise BadDay(f"{text!r}: dates are written DD/MM/YYYY (01/11/2026) or YYYY-MM-DD "
+                     "(2026-11-01)")
+    d, m, y, iy, im, iday = match.groups()
+    year, month, day = (int(y), int(m), int(d)) if y else (int(iy), int(im), int(iday))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise BadDay(f"{text!r}: that date does not exist") from None
+
+
+EXPORTS = Path("exports")  # where files land when no --out is given (in .gitignore)
 
 
 @with_runtime
 async def export_indicators(runtime: Runtime, args) -> int:
     try:
         first, last = _day(args.first), _day(args.last)
-    except ValueError:
-        print("dates are written DD/MM/YYYY, e.g. 01/11/2026", file=sys.stderr)
+    except BadDay as problem:
+        print(problem, file=sys.stderr)
         return 1
     if last < first:
         print("--to comes before --from", file=sys.stderr)
         return 1
+    out = args.out or EXPORTS / f"intempo-indicatori-{first.isoformat()}-{last.isoformat()}.csv"
+    problem = _folder_problem(out, default=args.out is None)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     async with transaction(runtime.sessions) as session:
         figures = await period_figures(session, first, last, runtime.clock())
-    out = args.out or Path(f"intempo-indicatori-{first.isoformat()}-{last.isoformat()}.csv")
-    out.write_bytes(indicators_csv(figures, first, last))
-    print(out)
-    return 0
+    problem = _write(out, indicators_csv(figures, first, last))
+    print(problem or out, file=sys.stderr if problem else sys.stdout)
+    return 1 if problem else 0
+
+
+def _folder_problem(out: Path, *, default: bool) -> str | None:
+    """Make the default folder; say so when a chosen one does not exist."""
+    if default:
+        EXPORTS.mkdir(exist_ok=True)
+        return None
+    if not out.parent.is_dir():
+        return f"the folder {out.parent} does not exist: create it, or choose another --out"
+    return None
+
+
+def _write(out: Path, data: bytes) -> str | None:
+    try:
+        out.write_bytes(data)
+    except OSError as problem:
+        return f"cannot write {out}: {problem.strerror or problem}"
+    return None
 
 
 async def _person(session, args) -> Person | None:

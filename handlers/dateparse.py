@@ -94,6 +94,8 @@ _DATE_SEPARATORS_RE = re.compile(r"[/.-]")
 # phrase -> (days from today, part of day)
 _RELATIVE_DAYS: _Phrases[tuple[int, str | None]] = _Phrases(
     {
+        ("ieri",): (-1, None),  # understood, so the answer can say it is past
+        ("yesterday",): (-1, None),
         ("oggi",): (0, None),
         ("today",): (0, None),
         ("domani",): (1, None),

@@ -2,13 +2,15 @@
 the Step a conversation can be at, and what a step answers (go on, stay, go home)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import messages
+from handlers.matching import is_number
 from handlers.types import File
+from models.calendar import local
 from models.surveys import SurveyRules
 from models.tables import ChatIdentity, Conversation, Person
 
@@ -79,7 +81,10 @@ class Turn:
         return self.conversation.data
 
     def t(self, key: str, **params) -> str:
-        return messages.text(self.language, key, **params)
+        """A sentence of the catalogue; `{example_day}` is always a day in the near future
+        (the day after tomorrow), so no example ever shows a date already past."""
+        example = (local(self.now) + timedelta(days=2)).strftime("%d/%m")
+        return messages.text(self.language, key, **{"example_day": example, **params})
 
     def say(self, key: str, **params) -> None:
         self.said.append(self.t(key, **params))
@@ -112,8 +117,13 @@ class Step:
         return Stay()
 
     async def typed(self, turn: Turn, text: str) -> Next:
-        """Text that matched no option. By default: ask to pick one of the options."""
-        turn.say("input.pick_option")
+        """Text that matched no option. By default: ask to pick one of the options (a
+        number outside them, or with a sign, is told which numbers there are)."""
+        offered = len(turn.conversation.choices)
+        if offered and is_number(text):
+            turn.say("input.number_range", last=offered)
+        else:
+            turn.say("input.pick_option")
         return Stay()
 
     async def before_options(self, turn: Turn, text: str) -> Next | None:

@@ -5,7 +5,17 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from handlers.untrusted import is_number
+from handlers.untrusted import as_number
+from handlers.untrusted import is_number as is_plain_number
+
+SIGNED_NUMBER = re.compile(r"[-+\u2212\u2013\u2014]\s*[0-9]+(?:[.,][0-9]+)?")
+
+
+def is_number(text: str) -> bool:
+    """A typed number, signed or not ("6", "-5", "+3", "2,5"): as an answer to choices it
+    is a choice's number or nothing, never words. Digits are 0-9 only."""
+    return bool(SIGNED_NUMBER.fullmatch(text.strip())
+                or is_plain_number(fold(text).replace(" ", "")))
 
 
 def fold(text: str) -> str:
@@ -18,11 +28,11 @@ def fold(text: str) -> str:
 def match_choice(text: str, labels: Sequence[str]) -> list[int]:
     """Indexes of the labels the text selects; one index means an unambiguous match."""
     answer = fold(text)
-    if not answer or not labels:
-        return []
-    if is_number(answer):
-        number = int(answer)
-        return [number - 1] if 1 <= number <= len(labels) else []
+    if not answer or not labels or SIGNED_NUMBER.fullmatch(text.strip()):
+        return []  # "-2", "+3": a number with a sign is never a choice's number
+    if is_plain_number(answer):
+        number = as_number(answer)
+        return [number - 1] if number is not None and 1 <= number <= len(labels) else []
     folded = [fold(label) for label in labels]
     for rule in (_same, _prefix, _all_words, _initials):
         found = [i for i, label in enumerate(folded) if rule(answer, label)]

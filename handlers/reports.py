@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from handlers import formatting
@@ -48,11 +47,8 @@ def category_name(category: str, language: str, *, emoji: bool = True) -> str:
 
 
 def duration(minutes: int, language: str) -> str:
-    """'3 h 05 min', '45 min'."""
-    hours, rest = divmod(int(minutes), 60)
-    if not hours:
-        return text(language, "report.minutes", minutes=rest)
-    return text(language, "report.hours_minutes", hours=hours, minutes=f"{rest:02d}")
+    """'3 ore', '1 ora e 5 min', '45 min' (the same as everywhere else)."""
+    return formatting.duration(minutes, language)
 
 
 def wait(delta: timedelta, language: str) -> str:
@@ -74,7 +70,7 @@ def decimal(value: float, language: str) -> str:
 
 def long_date(value: date, language: str) -> str:
     """'3 marzo 2027' / '3 March 2027'."""
-    return format_date(value, "d MMMM y", locale=formatting.LOCALES.get(language, "it_IT"))
+    return formatting.date_as(value, "d MMMM y", language)
 
 
 # --- the daily digest ---------------------------------------------------------------------
@@ -145,6 +141,8 @@ def _satisfaction_line(satisfaction: Satisfaction, language: str, key: str,
                 rate=percent(satisfaction.response_rate, language))
     if satisfaction.low_scores:
         line += " " + text(language, "report.low_scores", count=satisfaction.low_scores)
+    if satisfaction.comments:
+        line += " " + text(language, "report.comments", count=satisfaction.comments)
     return line
 
 
@@ -407,6 +405,9 @@ def _csv_satisfaction(satisfaction: Satisfaction) -> Iterator[list[str]]:
     yield [section, _t("report.csv.response_rate"), "", _share(satisfaction.response_rate)]
     yield [section, _t("report.csv.average_score"), "", _number(satisfaction.average, 2)]
     yield [section, _t("report.csv.low_scores"), "", _number(satisfaction.low_scores)]
+    yield [section, _t("report.csv.comments"), "", _number(satisfaction.comments)]
+    for comment in satisfaction.shared_comments:  # only those the worker agreed to share
+        yield [section, _t("report.csv.shared_comment"), "", " ".join(comment.split())]
 
 
 def _csv_fund(fund: FundFigures | None) -> Iterator[list[str]]:
@@ -464,8 +465,13 @@ def parse_period(value: str, today: date) -> tuple[date, date] | None:
     words = " ".join(value.casefold().split())
     if words in _KEYWORDS:
         return _named_period(_KEYWORDS[words], today)
+    if month := _month_period(words, today):
+        return month
     if match := _RANGE.match(words):
         days = _range(match.groups(), today)
+        if days and not any(match.groups()[i] for i in (2, 5)) and days[0].year != days[1].year \
+                and (days[1] - days[0]).days > MAX_INFERRED_CROSSING_DAYS:
+            return None  # "30/11-01/10": written backwards, not ten months across a year
     elif match := _SINGLE.match(words):
         days = _range(match.groups() * 2, today)
     else:
@@ -473,6 +479,40 @@ def parse_period(value: str, today: date) -> tuple[date, date] | None:
     if days is None or days[1] < days[0] or (days[1] - days[0]).days + 1 > MAX_PERIOD_DAYS:
         return None
     return days
+
+
+MONTHS = {name: number for number, names in enumerate((
+    (), ("gennaio", "january", "gen", "jan"), ("febbraio", "february", "feb"),
+    ("marzo", "march", "mar"), ("aprile", "april", "apr"), ("maggio", "may", "mag"),
+    ("giugno", "june", "giu", "jun"), ("luglio", "july", "lug", "jul"),
+    ("agosto", "august", "ago", "aug"), ("settembre", "september", "set", "sep"),
+    ("ottobre", "october", "ott", "oct"), ("novembre", "november", "nov"),
+    ("dicembre", "december", "dic", "dec")), 0) for name in names}
+_MONTH = re.compile(r"^(?:(?:il )?mese di |in )?([a-z]+)\.?(?: (\d{4}))?$")
+MAX_INFERRED_CROSSING_DAYS = 92  # "01/12-15/01" crosses New Year; "30/11-01/10" is backwards
+
+
+def _month_period(words: str, today: date) -> tuple[date, date] | None:
+    """'novembre', 'novembre 2026', 'nov': the whole month (without a year, the latest
+    one that has begun)."""
+    match = _MONTH.match(words)
+    if not match or match.group(1) not in MONTHS:
+        return None
+    month = MONTHS[match.group(1)]
+    year = int(match.group(2)) if match.group(2) else (
+        today.year if month <= today.month else today.year - 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, 1), following - timedelta(days=1)
+
+
+def is_backwards(value: str, today: date) -> bool:
+    """A range whose end comes before its start, as typed ("30/11-01/11")."""
+    match = _RANGE.match(" ".join(value.casefold().split()))
+    if not match:
+        return False
+    day1, month1, _, day2, month2, _ = match.groups()
+    return (int(month2), int(day2)) < (int(month1), int(day1)) \
+        and parse_period(value, today) is None
 
 
 def _named_period(name: str, today: date) -> tuple[date, date]:

@@ -97,16 +97,16 @@ class CatalogFile(_Strict):
         for index, offering in enumerate(self.offerings):
             where = f"offerings[{index}] ({offering.provider}/{offering.service})"
             if offering.provider not in providers:
-                raise CatalogError(f"{where}, field provider: not an organisation with role "
+                raise CatalogError(f"{where}: provider: not an organisation with role "
                                    "provider")
             if offering.service not in services:
-                raise CatalogError(f"{where}, field service: no service with that code")
+                raise CatalogError(f"{where}: service: no service with that code")
             unknown = [m for m in offering.municipalities if m != "*" and m not in places]
             if unknown:
-                raise CatalogError(f"{where}, field municipalities: unknown {', '.join(unknown)}")
+                raise CatalogError(f"{where}: municipalities: unknown {', '.join(unknown)}")
             minutes = _minutes(offering.closes) - _minutes(offering.opens)
             if services[offering.service].duration_minutes > minutes:
-                raise CatalogError(f"{where}, field hours: shorter than the service's duration")
+                raise CatalogError(f"{where}: hours: shorter than the service's duration")
             if (offering.provider, offering.service) in seen:
                 raise CatalogError(f"{where}: the same provider offers this service twice")
             seen.add((offering.provider, offering.service))
@@ -141,22 +141,25 @@ def _describe(raw: dict, error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         location = problem["loc"]
+        if not location:  # a check across entries names its own entry and field
+            lines.append(problem["msg"].removeprefix("Value error, "))
+            continue
         listed = len(location) >= 2 and isinstance(location[1], int)
         head = 2 if listed else 1
-        entry = ".".join(str(part) for part in location[:head])
+        entry = f"{location[0]}[{location[1]}]" if listed else str(location[0])
         if listed:
             item = raw.get(location[0], [])[location[1]]
             if isinstance(item, dict) and "code" in item:
                 entry += f" ({item['code']})"
-        field = ".".join(str(part) for part in location[head:]) or "-"
+        field = ".".join(str(part) for part in location[head:])
         message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{entry}, field {field}: {message}")
+        lines.append(f"{entry}: {field}: {message}" if field else f"{entry}: {message}")
     return "\n".join(lines)
 
 
 async def load_catalog(session: AsyncSession, catalog: CatalogFile) -> dict[str, int]:
     """Upsert everything in the file; return how many rows were created or changed."""
-    changes = {"created": 0, "updated": 0}
+    changes = {"created": 0, "updated": 0, "removed": 0}
 
     def track(row, values: dict) -> None:
         if row.id is None and not isinstance(row, OfferingMunicipality):
@@ -190,7 +193,7 @@ async def load_catalog(session: AsyncSession, catalog: CatalogFile) -> dict[str,
                  "share_percent": {str(k): v for k, v in catalog.fund.share_percent.items()}})
     await session.flush()
     await _load_offerings(session, catalog, orgs, services, places, track)
-    await _retire_missing(session, catalog)
+    changes["removed"] = await _retire_missing(session, catalog)
     await session.flush()
     return changes
 
@@ -218,13 +221,16 @@ async def _load_offerings(session, catalog, orgs, services, places, track) -> No
                 OfferingMunicipality.municipality_id.in_(present - wanted)))
 
 
-async def _retire_missing(session: AsyncSession, catalog: CatalogFile) -> None:
-    """Services and offerings dropped from the file stop being offered; history stays."""
+async def _retire_missing(session: AsyncSession, catalog: CatalogFile) -> int:
+    """Services and offerings dropped from the file stop being offered (history stays);
+    returns how many were removed from the offer."""
+    removed = 0
     codes = {s.code for s in catalog.services}
     for service in (await session.exec(select(Service))).all():
         if service.code not in codes and service.active:
             service.active = False
             session.add(service)
+            removed += 1
     orgs = {o.id: o.code for o in (await session.exec(select(Organisation))).all()}
     services = {s.id: s.code for s in (await session.exec(select(Service))).all()}
     listed = {(o.provider, o.service) for o in catalog.offerings}
@@ -233,6 +239,8 @@ async def _retire_missing(session: AsyncSession, catalog: CatalogFile) -> None:
         if key not in listed and offering.active:
             offering.active = False
             session.add(offering)
+            removed += 1
+    return removed
 
 
 async def _one(session: AsyncSession, table, **where):

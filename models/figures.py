@@ -123,6 +123,8 @@ class Satisfaction:
     answered: int = 0
     average: float | None = None
     low_scores: int = 0
+    comments: int = 0  # answers with a comment
+    shared_comments: tuple[str, ...] = ()  # the texts the workers agreed may be quoted
 
     @property
     def response_rate(self) -> float | None:
@@ -427,8 +429,14 @@ async def _satisfaction(session: AsyncSession, window: Window) -> Satisfaction:
     query = (select(func.count(), func.count(Survey.answered_at), func.avg(Survey.score), low)
              .where(Survey.sent_at >= window.start, Survey.sent_at < window.end))
     sent, answered, average, low_scores = (await session.exec(query)).one()
+    in_window = (Survey.sent_at >= window.start, Survey.sent_at < window.end,
+                 Survey.comment.is_not(None))
+    comments = (await session.exec(select(func.count()).select_from(Survey)
+                                   .where(*in_window))).one()
+    shared = (await session.exec(select(Survey.comment).where(
+        *in_window, Survey.comment_shareable.is_(True)).order_by(Survey.sent_at))).all()
     return Satisfaction(sent, answered, None if average is None else float(average),
-                        low_scores or 0)
+                        low_scores or 0, comments, tuple(shared))
 
 
 async def _ledger_sums(session: AsyncSession, fund_id: int, window: Window) -> dict[str, int]:

@@ -18,13 +18,15 @@ MAX_ATTEMPTS = 8
 async def queue_notice(session: AsyncSession, *, person_id: int | None, kind: str,
                        params: dict[str, Any], dedupe_key: str,
                        choices: list[dict[str, str]] | None = None,
-                       audience: str | None = None, now: datetime) -> None:
-    """Queue once per dedupe key: queuing the same key again changes nothing."""
+                       audience: str | None = None, now: datetime,
+                       not_before: datetime | None = None) -> None:
+    """Queue once per dedupe key: queuing the same key again changes nothing. `not_before`
+    holds it until then (e.g. the end of the quiet hours)."""
     status = NoticeStatus.PENDING if person_id is not None else NoticeStatus.HELD
     await session.exec(insert_ignoring_duplicates(
         session, Notice, dedupe_key=dedupe_key[:120], person_id=person_id, audience=audience,
         kind=kind, params=params, choices=choices or [], status=str(status), attempts=0,
-        next_attempt_at=now, created_at=now))
+        next_attempt_at=max(now, not_before or now), created_at=now))
 
 
 async def queue_for_role(session: AsyncSession, role: Role, *, kind: str,

@@ -106,3 +106,9 @@ async def answer(session: AsyncSession, survey: Survey, score: int, now: datetim
 async def add_comment(session: AsyncSession, survey: Survey, text: str) -> None:
     survey.comment = text[:1000]
     session.add(survey)
+
+
+async def share_comment(session: AsyncSession, survey: Survey, shareable: bool) -> None:
+    """The worker says whether the comment may be quoted, without their name, in reports."""
+    survey.comment_shareable = shareable
+    session.add(survey)

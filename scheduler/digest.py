@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.calendar import local
+from models.calendar import after_quiet, local, to_utc
 from models.db import transaction
 from models.tables import ClockMark
 from scheduler import jobs
-from scheduler.digest_notice import queue_digest_for_day
+from scheduler.digest_notice import CatchUp, queue_digest_for_day
 
 MARK = "digest"
+LATE = timedelta(minutes=30)  # queued later than this after its time: a catch-up digest
 CATCH_UP_DAYS = 3  # after a long outage, only the last few days' digests are worth sending
 
 
@@ -34,12 +35,21 @@ async def last_digest_day(session: AsyncSession) -> date | None:
 
 
 async def queue_digests(ctx: jobs.JobContext) -> list[date]:
-    """The clock's job: queue what is due, then move the mark, in one transaction."""
+    """The clock's job: queue what is due, then move the mark, in one transaction. On time,
+    today's digest; late (the process was down), ONE catch-up digest: the last missed day's,
+    its figures as of that day's digest time, naming the other days missed, and held until
+    the quiet hours end if it is night."""
     now = ctx.clock()
     async with transaction(ctx.sessions) as session:
         due = days_due(await last_digest_day(session), now, ctx.rules.digest_at)
-        for day in due:
-            await queue_digest_for_day(session, day, now)
+        if due:
+            day = due[-1]
+            its_time = to_utc(day, ctx.rules.digest_at)
+            catch_up = None
+            if len(due) > 1 or now - its_time > LATE:
+                catch_up = CatchUp(as_of=min(now, its_time), missed=tuple(due[:-1]),
+                                   not_before=after_quiet(now, ctx.rules.quiet))
+            await queue_digest_for_day(session, day, now, catch_up)
         if due:
             mark = await session.get(ClockMark, MARK) or ClockMark(name=MARK, value="")
             mark.value, mark.updated_at = due[-1].isoformat(), now

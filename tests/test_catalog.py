@@ -43,16 +43,16 @@ def test_the_crema_catalogue_is_complete():
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ('category = "errand"', 'category = "gardening"', "services.0 (spesa), field category"),
+    ('category = "errand"', 'category = "gardening"', "services[0] (spesa): category"),
     ('provider = "coop-b"\nservice = "spesa"', 'provider = "employer"\nservice = "spesa"',
-     "field provider: not an organisation with role provider"),
-    ('hours = "09:00-12:00"', 'hours = "12:00-09:00"', "field hours"),
+     ": provider: not an organisation with role provider"),
+    ('hours = "09:00-12:00"', 'hours = "12:00-09:00"', ": hours: "),
     ('hours = "09:00-11:00"', 'hours = "09:00-09:30"', "shorter than the service's duration"),
     ('municipalities = ["Gamma"]', 'municipalities = ["Omega"]', "unknown Omega"),
     ('code = "baby"', 'code = "spesa"', "services: duplicated spesa"),
-    ("price_cents = 2000", "price_cents = -5", "services.0 (spesa), field price_cents"),
-    ("daily_capacity = 1", "daily_capacity = 1\ncolour = 'red'", "field colour"),
-    ("errand = 50", "errand = 150", "fund, field share_percent.errand"),
+    ("price_cents = 2000", "price_cents = -5", "services[0] (spesa): price_cents"),
+    ("daily_capacity = 1", "daily_capacity = 1\ncolour = 'red'", ": colour: "),
+    ("errand = 50", "errand = 150", "fund: share_percent.errand"),
 ])
 def test_an_invalid_file_names_the_entry_and_field(tmp_path, old, new, message):
     with pytest.raises(CatalogError) as problem:
@@ -72,7 +72,7 @@ async def test_loading_twice_changes_nothing(runtime):
     before = await counts(runtime)
     async with transaction(runtime.sessions) as session:
         changes = await load_catalog(session, read_catalog(CATALOG))
-    assert changes == {"created": 0, "updated": 0}
+    assert changes == {"created": 0, "updated": 0, "removed": 0}
     assert await counts(runtime) == before
     assert before["Municipality"] == 48 and before["Organisation"] == 6
 
@@ -86,7 +86,7 @@ async def test_an_edited_file_updates_in_place(mini, tmp_path):
     async with transaction(mini.sessions) as session:
         changes = await load_catalog(session, read_catalog(path))
         spesa = (await session.exec(select(Service).where(Service.code == "spesa"))).one()
-    assert changes == {"created": 0, "updated": 1}
+    assert changes == {"created": 0, "updated": 1, "removed": 0}
     assert spesa.price_cents == 2500
     after = await counts(mini)
     assert after["Service"] == before["Service"]
@@ -104,7 +104,8 @@ async def test_a_service_dropped_from_the_file_stops_being_offered(mini, tmp_pat
     path.write_text(without[:last], encoding="utf-8")
     tomllib.loads(path.read_text())  # still a valid file
     async with transaction(mini.sessions) as session:
-        await load_catalog(session, read_catalog(path))
+        changes = await load_catalog(session, read_catalog(path))
         anziani = (await session.exec(select(Service).where(Service.code == "anziani"))).one()
         active = (await session.exec(select(Offering).where(Offering.active.is_(True)))).all()
     assert not anziani.active and len(active) == 3
+    assert changes["removed"] == 2  # the service and its one offering

@@ -38,13 +38,13 @@ def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
 
 def test_catalogue_reload_and_invalid_file(ready):
     again = intempo(ready, "catalog", "load", str(ROOT / "data" / "crema.toml"))
-    assert "0 created, 0 updated" in again.stdout
+    assert "0 created, 0 updated, 0 removed" in again.stdout
     bad = ready / "bad.toml"
     bad.write_text((ROOT / "data" / "crema.toml").read_text().replace(
         "price_cents = 1800", 'price_cents = "cheap"', 1))
     result = intempo(ready, "catalog", "load", str(bad))
     assert result.returncode == 1
-    assert "services.0 (spesa), field price_cents" in result.stderr
+    assert "services[0] (spesa): price_cents" in result.stderr
 
 
 def test_enroll_prints_single_use_codes(ready):
@@ -98,7 +98,7 @@ def test_export_indicators_and_a_persons_own_data(ready):
     csv_text = (ready / "indicatori.csv").read_bytes().decode("utf-8-sig")
     assert csv_text.splitlines()[0].lower().startswith("sezione;")
     assert "Ali" in csv_text
-    bad = intempo(ready, "export", "--from", "2026-01-01", "--to", "31/12/2026")
+    bad = intempo(ready, "export", "--from", "primo novembre", "--to", "31/12/2026")
     assert bad.returncode == 1 and "DD/MM/YYYY" in bad.stderr
     mine = intempo(ready, "person", "export", "--phone", "+39 333 111 2222")
     assert mine.returncode == 0 and '"first_name": "Marco"' in mine.stdout

@@ -21,6 +21,7 @@ from models.tables import (
     RequestEvent,
     ServiceRequest,
 )
+from tests.support import plain
 from tests.test_operators import Inbox, deliver, taken_by_luca
 from tests.test_routing import book
 
@@ -84,12 +85,16 @@ async def test_export_own_data_from_the_chat(mini):
     text = await worker.press("Scarica i miei dati")
     assert "copia di tutti i dati" in text
     file = worker.last.file
-    assert file.filename.endswith(".json") and file.content_type == "application/json"
-    data = json.loads(file.data)
-    assert data["person"]["first_name"] == "Giulia"
-    assert data["requests"][0]["address"] == "Via Verdi 7"
-    assert data["relay_messages"][0]["text"].startswith("Arrivo alle 10")
-    assert [c["channel"] for c in data["chats"]] == ["console"]
+    assert file.filename.endswith(".txt") and file.content_type.startswith("text/plain")
+    readable = plain(file.data.decode("utf-8"))
+    assert readable.startswith("I tuoi dati in IN...TEMPO")
+    assert "Nome: Giulia" in readable and "Organizzazione: Datore" in readable
+    assert "Richiesta n. 1: Spesa, giovedì 26 novembre 2026, 10:00, Via Verdi 7, Alfa" in readable
+    assert "Stato: svolta" in readable and "di cui 10,00 € dal fondo" in readable
+    assert "scritto da te: «Arrivo alle 10" in readable or "ricevuto: «Arrivo alle 10" in readable
+    assert "Terminale +39" in readable
+    for code in ("service_id", "assigned", "pending", "_at", "worker_id"):
+        assert code not in readable  # words, not the store's codes and ids
 
 
 @pytest.mark.asyncio
@@ -216,7 +221,7 @@ async def test_retention_leaves_no_typed_text_in_notices_events_or_files(both_mi
     await full_story(mini)
     said, reasons, files = await leftovers(mini)
     assert COMPLAINT in said and "Arrivo alle 10" in said  # the story did leave them there
-    assert f"annullata: {CANCEL_REASON}" in reasons and "intempo-dati-1.json" in files
+    assert f"annullata: {CANCEL_REASON}" in reasons and "intempo-dati-1.txt" in files
     before = await figures(mini)
     async with transaction(mini.sessions) as session:
         assert await privacy.erase_expired(session, clock.advance(days=91), 90) == 2
@@ -229,7 +234,8 @@ async def test_retention_leaves_no_typed_text_in_notices_events_or_files(both_mi
     async with transaction(mini.sessions) as session:
         complaint = (await session.exec(select(Notice).where(
             Notice.kind == "coordinator.complaint"))).one()
-    assert complaint.params == {"request_id": 1, "message": ""}
+    assert complaint.params == {"request_id": 1, "message": "", "cooperative": "Cooperativa A",
+                                "operator_name": ""}
     assert complaint.status == NoticeStatus.DELIVERED  # the row stays, as sent
 
 
@@ -238,7 +244,7 @@ async def test_own_data_files_are_kept_only_while_their_link_works(mini, clock):
     await full_story(mini)
     async with transaction(mini.sessions) as session:
         await privacy.erase_expired(session, clock.advance(days=6), 90)
-    assert (await leftovers(mini))[2] == ["intempo-dati-1.json"]
+    assert (await leftovers(mini))[2] == ["intempo-dati-1.txt"]
     async with transaction(mini.sessions) as session:
         await privacy.erase_expired(session, clock.advance(days=2), 90)
     assert (await leftovers(mini))[2] == []

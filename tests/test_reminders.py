@@ -132,7 +132,7 @@ async def test_one_tap_from_the_reminder(mini, clock):
     inbox = Inbox()
     await deliver(mini, inbox)
     [reminder] = inbox.received[chat.external_id]
-    assert "Promemoria: richiesta n. 1, Spesa, venerdì 27 novembre, 10:00 a Alfa" in \
+    assert "Promemoria: richiesta n. 1, Spesa, venerdì 27 novembre, 10:00 in Via Po 1, Alfa" in \
         reminder.text
     assert [c.label for c in reminder.choices] == ["👍 Ci sarò", "🕒 Sposta", "❌ Annulla"]
     assert "Grazie della conferma" in await chat.send_payload(reminder.choices[0].payload)

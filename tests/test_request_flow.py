@@ -52,7 +52,7 @@ async def test_the_whole_request_with_every_step(runtime):
     assert "A quale indirizzo" in await chat.press("18:00")
     assert "nota" in await chat.say("Via Roma 5, scala B")
     summary = await chat.say("Citofono Rossi, secondo piano")
-    assert "venerdì 27 novembre, ore 18:00" in summary
+    assert "venerdì 27 novembre, dalle 18:00" in summary
     assert "Via Roma 5, scala B, Pandino" in summary
     assert "Citofono Rossi" in summary
     assert "Prezzo: 39,00 €" in summary and "Paga il fondo IN...TEMPO: 27,30 €" in summary
@@ -75,10 +75,10 @@ async def test_the_whole_request_with_every_step(runtime):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("typed", "expected"), [
-    ("domani alle 15", "giovedì 26 novembre, ore 15:00"),
-    ("27/11 ore 9", "venerdì 27 novembre, ore 09:00"),
+    ("domani alle 15", "giovedì 26 novembre, dalle 15:00"),
+    ("27/11 ore 9", "venerdì 27 novembre, dalle 09:00"),
     ("sabato mattina", None),  # part of day: the time step shows the morning
-    ("lunedì 30 novembre alle 10", "lunedì 30 novembre, ore 10:00"),
+    ("lunedì 30 novembre alle 10", "lunedì 30 novembre, dalle 10:00"),
 ])
 async def test_free_text_dates(runtime, typed, expected):
     chat = await enrolled(runtime, WORKER)
@@ -244,7 +244,7 @@ async def test_a_typed_date_is_read_as_a_date_not_as_a_day_button(runtime, clock
     assert any("12 dic" in label for label in chat.labels)
     assert "A che ora, giovedì 3 dicembre" in await chat.say("3/12")
     await chat.say("indietro")
-    assert "martedì 8 dicembre è un giorno festivo" in await chat.say("8/12")
+    assert "Martedì 8 dicembre è un giorno festivo" in await chat.say("8/12")
     assert "A che ora, venerdì 11 dicembre" in await chat.say("venerdì 11")
     await chat.say("indietro")
     assert "A che ora" in await chat.say("2")  # a bare number is still a button's

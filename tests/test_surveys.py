@@ -58,9 +58,11 @@ async def test_sent_two_hours_after_answered_by_button_with_a_comment(mini, cloc
     assert question.choices[0].label == "1 😞" and len(question.choices) == 5
     assert "Grazie del voto" in await worker.send_payload(question.choices[3].payload)
     assert "commento" in worker.last.text
-    assert "ci aiuta a migliorare" in await worker.say("Puntuale e gentile")
+    assert "senza il tuo nome" in await worker.say("Puntuale e gentile")
+    assert "ci aiuta a migliorare" in await worker.press("Sì, va bene")
     survey = await the_survey(mini)
     assert (survey.score, survey.comment) == (4, "Puntuale e gentile")
+    assert survey.comment_shareable is True
     assert "già una risposta" in await worker.send_payload(question.choices[0].payload)
     assert (await the_survey(mini)).score == 4
 

@@ -247,9 +247,13 @@ async def test_a_withdrawn_notice_loses_its_buttons_when_the_next_one_is_sent(ru
                         dt_time(18))
     request_id = booked.request.id
     async with transaction(runtime.sessions) as session:
+        from models.tables import Offer  # an offer that stands (one for nothing is withdrawn)
+        offer = Offer(request_id=request_id, operator_id=person.id, round=1)
+        session.add(offer)
+        await session.flush()
         await queue_notice(session, person_id=person.id, kind="operator.new_offer",
                            params={"request_id": request_id}, dedupe_key="offer:1",
-                           choices=[{"key": "offer.accept", "value": "offer:accept:1"}],
+                           choices=[{"key": "offer.accept", "value": f"offer:accept:{offer.id}"}],
                            now=runtime.clock())
     await runtime.dispatcher().run_once()
     offer_message = api.last_message(CHAT)

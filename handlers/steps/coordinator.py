@@ -4,7 +4,13 @@ period ("/stats settimana", "/stats 01/11-30/11"), and the indicators' CSV for a
 from datetime import date
 
 from handlers.flow import Next, Option, Prompt, Stay, Step, Turn, step
-from handlers.reports import digest_text, indicators_csv, parse_period, stats_text
+from handlers.reports import (
+    digest_text,
+    indicators_csv,
+    is_backwards,
+    parse_period,
+    stats_text,
+)
 from handlers.types import File
 from models.calendar import local
 from models.figures import PeriodFigures, digest_figures, period_figures
@@ -50,9 +56,10 @@ class PeriodStep(Step):
         return await self.typed(turn, value)
 
     async def typed(self, turn: Turn, text: str) -> Next:
-        period = parse_period(text, local(turn.now).date())
+        today = local(turn.now).date()
+        period = parse_period(text, today)
         if period is None:
-            turn.say("period.invalid")
+            turn.say("period.backwards" if is_backwards(text, today) else "period.invalid")
             return Stay()
         first, last = period
         figures = await period_figures(turn.session, first, last, turn.now)

@@ -10,7 +10,7 @@ MENUS = {
     Role.WORKER: ("new", "mine", "language", "link", "privacy", "help"),
     Role.OPERATOR: ("available", "my_jobs", "language", "link", "privacy", "help"),
     Role.COORDINATOR: ("digest", "stats", "export", "unserved", "complaints", "fund",
-                       "language", "link", "help"),
+                       "language", "link", "privacy", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
            "available": "op.available", "my_jobs": "op.mine", "unserved": "coord.unserved",

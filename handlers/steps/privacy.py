@@ -1,8 +1,7 @@
 """'Privacy e dati': read the notice again, get a copy of one's data, erase it."""
 
-import json
-
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
+from handlers.own_data import readable
 from handlers.types import File
 from models import privacy
 from models.tables import Attachment
@@ -23,9 +22,10 @@ class PrivacyMenu(Step):
             return Home()
         if value == "export":
             data = await privacy.export_person(turn.session, turn.person)
-            content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-            attachment = Attachment(filename=f"{privacy.EXPORT_FILE_PREFIX}{turn.person.id}.json",
-                                    content_type="application/json", data=content,
+            # for a person to read; `intempo person export` gives the same as JSON
+            content = (await readable(turn.session, data, turn.language)).encode("utf-8")
+            attachment = Attachment(filename=f"{privacy.EXPORT_FILE_PREFIX}{turn.person.id}.txt",
+                                    content_type="text/plain; charset=utf-8", data=content,
                                     owner_id=turn.person.id, created_at=turn.now)
             turn.session.add(attachment)
             await turn.session.flush()

@@ -41,6 +41,22 @@ class SurveyScore(Step):
             return Home()
         return await record_score(turn, survey, int(value))
 
+    async def before_options(self, turn: Turn, text: str) -> Next | None:
+        score = star_score(text)
+        return None if score is None else await self.choose(turn, str(score))
+
+    async def typed(self, turn: Turn, text: str) -> Next:
+        turn.say("survey.pick_score")  # 👍, a word, 6, -1: the 1-5 hint
+        return Stay()
+
+
+def star_score(text: str) -> int | None:
+    """'⭐⭐⭐⭐' (or ★★★★) is a score of 4; None for anything else."""
+    stars = "".join(text.split()).replace("\ufe0f", "")
+    if stars and set(stars) <= {"⭐", "★", "🌟"} and len(stars) in surveys.SCORES:
+        return len(stars)
+    return None
+
 
 @step
 class SurveyComment(Step):
@@ -62,5 +78,23 @@ class SurveyComment(Step):
             turn.say("input.too_long", limit=1000)
             return Stay()
         await surveys.add_comment(turn.session, survey, text)
+        return Go("survey.share", remember=False)
+
+
+@step
+class ShareComment(Step):
+    """May the comment be quoted, without the worker's name, in the programme's reports?"""
+
+    name = "survey.share"
+    help_key = "help.survey"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        return Prompt(turn.t("survey.share"), (Option(turn.t("survey.share_yes"), "yes"),
+                                               Option(turn.t("survey.share_no"), "no")))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        survey = await current_survey(turn)
+        if survey is not None:
+            await surveys.share_comment(turn.session, survey, value == "yes")
         turn.say("survey.done")
         return Home()
