@@ -363,3 +363,6 @@ class ClockMark(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     value: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+from models import panel  # noqa: E402, F401  (the web console's tables)
