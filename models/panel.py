@@ -1,4 +1,4 @@
-"""The web console's ("pannello") sign-in and sessions, and the audit of what staff do there.
+"""The web console's ("pannello") sign-in: links, sessions, failed attempts.
 
 Sign-in has no password: a person with a staff role (the coordinator, a partner's contact)
 asks the chat for a link; the link carries a random token that is stored only as its
@@ -7,20 +7,19 @@ hashed) is the cookie; the session ends after `idle` minutes without a request, 
 `absolute` hours whatever happens, when the person signs out, or when the person is
 deactivated. Failed link attempts are counted per address so a guesser can be slowed down.
 
-Every action staff take in the console is an `AuditEvent` (who, when, what, on which
-object, what changed), written in the same transaction as the action itself."""
+Signing in and out is audited like every other console action: a `change_event`
+(models/audit.py, `record_change`) in the same transaction."""
 
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import Role, json_column, utc_column, utcnow
+from models.base import Role, utc_column, utcnow
 from models.tables import Organisation, Person
 
 STAFF_ROLES = (Role.COORDINATOR, Role.CONTACT)
@@ -64,23 +63,6 @@ class PanelAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     address: str = Field(max_length=64)
     at: datetime = Field(sa_column=utc_column(nullable=False))
-
-
-class AuditEvent(SQLModel, table=True):
-    """One thing a person did in the console: `action` (e.g. "request.assign"), the object
-    it was done to (`object_type`, `object_id`; `request_id` too when it is a request, so
-    the request's timeline shows it) and `detail` (what changed: from, to, why)."""
-
-    __tablename__ = "audit_event"
-
-    id: int | None = Field(default=None, primary_key=True)
-    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    action: str = Field(max_length=60)
-    object_type: str | None = Field(default=None, max_length=40)
-    object_id: int | None = None
-    request_id: int | None = Field(default=None, foreign_key="service_request.id", index=True)
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
-    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))
 
 
 @dataclass(frozen=True)
@@ -147,8 +129,8 @@ async def use_link(session: AsyncSession, token: str, now: datetime,
                        csrf_token=secrets.token_urlsafe(TOKEN_BYTES), created_at=now,
                        last_seen_at=now, expires_at=now + timedelta(hours=rules.absolute_hours))
     session.add(row)
-    session.add(AuditEvent(actor_id=person.id, action="panel.sign_in", at=now))
     await session.flush()
+    await _audit(session, person, "sign_in", now)
     return NewSession(session_token, row)
 
 
@@ -172,7 +154,14 @@ async def current_session(session: AsyncSession, token: str, now: datetime,
 async def end_session(session: AsyncSession, row: PanelSession, now: datetime) -> None:
     row.ended_at = now
     session.add(row)
-    session.add(AuditEvent(actor_id=row.person_id, action="panel.sign_out", at=now))
+    await _audit(session, await session.get(Person, row.person_id), "sign_out", now)
+
+
+async def _audit(session: AsyncSession, person: Person, action: str, now: datetime) -> None:
+    from models.audit import record_change  # the console's one audit table (change_event);
+    # imported here because models.tables imports this module
+
+    await record_change(session, person, "panel", person.id, action, None, None, now)
 
 
 async def note_failure(session: AsyncSession, address: str, now: datetime) -> None:
@@ -188,16 +177,6 @@ async def too_many_failures(session: AsyncSession, address: str, now: datetime,
         PanelAttempt.address == address[:64],
         PanelAttempt.at > now - timedelta(minutes=1)))).one()
     return count >= rules.failures_per_minute
-
-
-async def record(session: AsyncSession, actor: Person, action: str, now: datetime, *,
-                 object_type: str | None = None, object_id: int | None = None,
-                 request_id: int | None = None, **detail: Any) -> AuditEvent:
-    """The audit event of one console action (call it in the action's transaction)."""
-    event = AuditEvent(actor_id=actor.id, action=action, object_type=object_type,
-                       object_id=object_id, request_id=request_id, detail=detail, at=now)
-    session.add(event)
-    return event
 
 
 def contact_kinds(organisation: Organisation) -> set[str]:

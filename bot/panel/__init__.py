@@ -40,7 +40,8 @@ How to add a page
    403, 400) anywhere: it is rendered as the error page.
 2. A form posts `csrf` = `{{ csrf }}` (use the `csrf_field()` macro of `base.html`), and
    the endpoint calls ONE operation of `models/` for the change, plus
-   `models.panel.record(...)` for the audit event, in the same transaction; then
+   `models.audit.record_change(...)` for the audit event (who, what, before, after),
+   in the same transaction (the «Attività» page lists them); then
    redirects (303) back to a page, with `visit.redirect(path, notice="key")` to show a
    message from the catalogue.
 3. Add its routes to the module's `ROUTES` (`Route("/path", endpoint, methods=[...])`),

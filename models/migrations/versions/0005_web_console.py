@@ -1,4 +1,4 @@
-"""web console: sign-in links, sessions, failed attempts, and the audit of staff actions
+"""web console: sign-in links, sessions and failed attempts
 
 Revision ID: 0005
 Revises: 0004
@@ -7,7 +7,7 @@ Create Date: 2026-12-02 01:00:00.000000
 The «pannello» (bot/panel/): a person signs in with a single-use link from the chat
 (panel_link, only the token's hash kept), stays signed in with a server-side session
 (panel_session), and failed link attempts are counted per address (panel_attempt).
-Every action taken in the console is an audit_event. The new role "contact" needs no
+The audit of console actions is change_event (0007). The new role "contact" needs no
 change: person.role is a string.
 """
 
@@ -61,27 +61,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_panel_attempt_address_at', 'panel_attempt', ['address', 'at'])
-    op.create_table(
-        'audit_event',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('actor_id', sa.Integer(), nullable=True),
-        sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-        sa.Column('object_type', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column('object_id', sa.Integer(), nullable=True),
-        sa.Column('request_id', sa.Integer(), nullable=True),
-        sa.Column('detail', sa.JSON(), nullable=False),
-        sa.Column('at', UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['actor_id'], ['person.id']),
-        sa.ForeignKeyConstraint(['request_id'], ['service_request.id']),
-        sa.PrimaryKeyConstraint('id'),
-    )
-    op.create_index('ix_audit_event_actor_id', 'audit_event', ['actor_id'])
-    op.create_index('ix_audit_event_request_id', 'audit_event', ['request_id'])
-    op.create_index('ix_audit_event_at', 'audit_event', ['at'])
 
 
 def downgrade() -> None:
-    op.drop_table('audit_event')
     op.drop_table('panel_attempt')
     op.drop_table('panel_session')
     op.drop_table('panel_link')
