@@ -61,3 +61,65 @@ async def test_the_dashboard_shows_the_digests_figures(data):
     # the same figures as the digest's tests assert (a busy Thursday)
     assert (card(html, "fig-received-today"), card(html, "fig-pending"),
             card(html, "fig-unserved"), card(html, "fig-done-today")) == ("2", "2", "1", "2")
+
+
+async def csrf(client, path: str) -> str:
+    from tests.panel_support import CSRF
+
+    return CSRF.search((await client.get(path)).text).group(1)
+
+
+@pytest.mark.asyncio
+async def test_the_requests_list_filters_and_searches_by_number(data):
+    everything = (await data.client.get("/pannello/richieste")).text
+    listed = {r for r, number in data.requests.items() if f"n. {number}<" in everything}
+    assert listed == {"r0", "r1", "r2", "r3", "r4", "r5", "r6"}
+    unserved = (await data.client.get("/pannello/richieste?stato=unserved")).text
+    assert f"n. {data.requests['r4']}<" in unserved and f"n. {data.requests['r1']}<" not in unserved
+    care = (await data.client.get("/pannello/richieste?categoria=eldercare")).text
+    assert {f"n. {data.requests[r]}<" in care for r in ("r3", "r4")} == {True}
+    assert f"n. {data.requests['r1']}<" not in care
+    found = (await data.client.get(f"/pannello/richieste?numero={data.requests['r2']}")).text
+    assert found.count('href="/pannello/richieste/') == 1
+    thursday = (await data.client.get(
+        "/pannello/richieste?dal=2026-11-26&al=2026-11-26")).text
+    assert f"n. {data.requests['r5']}<" in thursday and f"n. {data.requests['r1']}<" not in thursday
+    bad = await data.client.get("/pannello/richieste?dal=ieri")
+    assert bad.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_assigning_an_unserved_request_offers_it_and_tells_the_worker(data):
+    from sqlmodel import select
+
+    from models.db import transaction
+    from models.tables import ChangeEvent, Notice, Organisation, ServiceRequest
+
+    r4 = data.requests["r4"]
+    page = (await data.client.get(f"/pannello/richieste/{r4}")).text
+    assert "Affida a una cooperativa" in page and "Cooperativa B" in page
+    token = await csrf(data.client, f"/pannello/richieste/{r4}")
+    async with transaction(data.runtime.sessions) as session:
+        coop_b = (await session.exec(select(Organisation).where(
+            Organisation.code == "coop-b"))).one()
+    done = await data.client.post(f"/pannello/richieste/{r4}/affida",
+                                  data={"csrf": token, "provider_id": str(coop_b.id)})
+    assert done.status_code == 303 and done.headers["location"].endswith("?ok=assign")
+    after = (await data.client.get(done.headers["location"])).text
+    assert "Richiesta affidata" in after and "In attesa" in after
+    assert "Affidata a una cooperativa (dal pannello)" in after
+    async with transaction(data.runtime.sessions) as session:
+        request = await session.get(ServiceRequest, r4)
+        notices = (await session.exec(select(Notice).where(
+            Notice.params["request_id"].as_integer() == r4))).all()
+        audit = (await session.exec(select(ChangeEvent).where(
+            ChangeEvent.subject == "request"))).all()
+    assert request.status == "pending" and request.provider_id == coop_b.id
+    kinds = {(n.kind, n.person_id) for n in notices}
+    assert ("operator.new_offer", data.people["op_b"].id) in kinds
+    assert ("worker.staff_assigned", data.people["w2"].id) in kinds
+    assert [(a.action, a.before["status"], a.after["status"]) for a in audit] == [
+        ("assign", "unserved", "pending")]
+    again = await data.client.post(f"/pannello/richieste/{r4}/affida",
+                                   data={"csrf": token, "provider_id": str(coop_b.id)})
+    assert again.headers["location"].endswith("?no=moved_on")

@@ -69,7 +69,7 @@ PREFIX = "/pannello"
 
 
 # the page groups, in the order of the navigation bar (a module of this package each)
-PAGE_MODULES = ["signin", "dashboard"]
+PAGE_MODULES = ["signin", "dashboard", "requests"]
 
 
 def modules() -> list:
