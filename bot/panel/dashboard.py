@@ -40,10 +40,11 @@ async def dashboard(visit: Visit) -> Response:
                         if digest.fund else None,
                         longest_wait=reports.wait(digest.waiting.longest_wait or timedelta(),
                                                   visit.language),
-                        charts=await _charts(visit, period, figures, digest))
+                        charts=await period_charts(visit, period, figures, digest))
 
 
-async def _charts(visit: Visit, period, figures, digest) -> dict:
+async def period_charts(visit: Visit, period, figures, digest) -> dict:
+    """The charts of a period: requests per day, the fund over time, uptake by employer."""
     lang, t = visit.language, visit.t
     chart_days = min(max(period.days, 7), MAX_SERIES_DAYS)
     first_shown = period.last - timedelta(days=chart_days - 1)

@@ -7,12 +7,11 @@ A cooperative's contact sees only its own cooperative's requests (the list is na
 on the server, a request of another cooperative is a 404), and an assigned job's address,
 notes and worker's first name as its operator sees them."""
 
-from datetime import date
-
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.panel.access import COOPERATIVE, COORDINATOR, Nav, PanelError, Visit, page
+from bot.panel.params import iso_day, whole_number
 from handlers.steps.staff_actions import actions_on
 from models import panel_reads, staff_actions
 from models.audit import record_change
@@ -25,37 +24,25 @@ TAKEN = (RequestStatus.ASSIGNED, RequestStatus.DONE, RequestStatus.NO_SHOW)
 WHY = {"gone", "moved_on", "past", "not_offered", "handled", "empty"}
 
 
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip().lstrip("#").removeprefix("n.").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError as problem:
-        raise PanelError(400, "panel.error.period") from problem
-
-
 def read_filters(visit: Visit) -> panel_reads.RequestFilters:
     """The list's filters from the query string; a contact's cooperative is forced."""
     params = visit.request.query_params
     status = params.get("stato") if params.get("stato") in STATUSES else None
     category = params.get("categoria") if params.get("categoria") in CATEGORIES else None
-    provider = _int(params.get("cooperativa"))
-    employer = _int(params.get("datore"))
+    provider = whole_number(params.get("cooperativa"))
+    employer = whole_number(params.get("datore"))
     if not visit.sees(COORDINATOR):
         provider, employer = visit.organisation.id, None
     return panel_reads.RequestFilters(
         status=status, category=category, provider_id=provider, employer_id=employer,
-        municipality_id=_int(params.get("comune")), first=_day(params.get("dal")),
-        last=_day(params.get("al")), number=_int(params.get("numero")))
+        municipality_id=whole_number(params.get("comune")), first=iso_day(params.get("dal")),
+        last=iso_day(params.get("al")), number=whole_number(params.get("numero")))
 
 
 @page(COORDINATOR, COOPERATIVE)
 async def request_list(visit: Visit) -> Response:
     filters = read_filters(visit)
-    number = _int(visit.request.query_params.get("pagina")) or 1
+    number = whole_number(visit.request.query_params.get("pagina")) or 1
     found = await panel_reads.list_requests(visit.db, filters, number)
     return visit.render("requests.html", filters=filters, found=found, statuses=STATUSES,
                         categories=CATEGORIES, options=await panel_reads.choices(visit.db),
@@ -117,7 +104,7 @@ def _text(visit: Visit, name: str) -> str:
 
 @page(COORDINATOR)
 async def assign(visit: Visit) -> Response:
-    provider_id = _int(str(visit.form.get("provider_id", "")))
+    provider_id = whole_number(str(visit.form.get("provider_id", "")))
     if provider_id is None:
         raise PanelError(400)
     provider = await visit.db.get(Organisation, provider_id)
