@@ -414,6 +414,7 @@ async def fund_used_by_day(session: AsyncSession, fund_id: int, first: date,
         LedgerEntry.fund_id == fund_id, LedgerEntry.at < window.start))).one()
     bounds = [to_utc(first + timedelta(days=n), time()) for n in range(days + 1)]
     sub = (select(_bucket(LedgerEntry.at, bounds).label("day"), signed.label("cents"))
+           .select_from(LedgerEntry)
            .where(LedgerEntry.fund_id == fund_id, LedgerEntry.at >= window.start,
                   LedgerEntry.at < window.end)
            .subquery())
@@ -499,6 +500,7 @@ async def employer_counts(session: AsyncSession, employer_id: int, first: date,
     bounds[0], bounds[-1] = window.start, window.end
     sub = (select(_bucket(ServiceRequest.created_at, bounds).label("month"),
                   Service.category.label("category"))
+           .select_from(ServiceRequest)
            .join(Service, Service.id == ServiceRequest.service_id)
            .join(Person, Person.id == ServiceRequest.worker_id)
            .where(received, Person.organisation_id == employer_id)

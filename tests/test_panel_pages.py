@@ -22,7 +22,9 @@ def card(html: str, name: str) -> str:
 
 
 @pytest_asyncio.fixture
-async def data(mini, clock):
+async def data(both_minis, clock):
+    """The digest tests' data set, on SQLite and on PostgreSQL, and a signed-in coordinator."""
+    mini = both_minis
     dataset = await build(mini, clock)
     coordinator = await make_person(mini, "employer", Role.COORDINATOR, "Marta")
     client = client_for(mini)
@@ -123,3 +125,78 @@ async def test_assigning_an_unserved_request_offers_it_and_tells_the_worker(data
     again = await data.client.post(f"/pannello/richieste/{r4}/affida",
                                    data={"csrf": token, "provider_id": str(coop_b.id)})
     assert again.headers["location"].endswith("?no=moved_on")
+
+
+@pytest.mark.asyncio
+async def test_the_indicators_csv_is_the_file_of_intempo_export(data):
+    from datetime import date
+
+    from handlers.reports import indicators_csv
+    from tests.test_figures import period_of
+
+    response = await data.client.get(
+        "/pannello/esporta/indicatori.csv?periodo=personalizzato&dal=2026-11-01&al=2026-11-30")
+    assert response.status_code == 200
+    assert "intempo-indicatori-2026-11-01-2026-11-30.csv" in \
+        response.headers["content-disposition"]
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    expected = indicators_csv(await period_of(data.runtime, first, last, data.runtime.clock()),
+                              first, last)
+    assert response.content == expected
+
+
+@pytest.mark.asyncio
+async def test_the_ledger_csv_the_fund_page_and_the_report(data):
+    from sqlmodel import select
+
+    from models.db import transaction
+    from models.tables import LedgerEntry
+
+    async with transaction(data.runtime.sessions) as session:
+        entries = (await session.exec(select(LedgerEntry))).all()
+    ledger = await data.client.get("/pannello/esporta/fondo.csv?periodo=programma")
+    lines = ledger.content.decode("utf-8-sig").strip().split("\r\n")
+    assert lines[0] == "movimento;data;ora;tipo;importo_euro;richiesta;servizio"
+    assert len(lines) == len(entries) + 1
+    reserved = sum(e.amount_cents for e in entries if e.kind == "reserve")
+    fund = (await data.client.get("/pannello/fondo?movimento=reserve")).text
+    totals = re.search(r'id="ledger-totals">(.*?)</p>', fund, re.S).group(1)
+    assert plain(f"{reserved / 100:.2f}".replace(".", ",")) in plain(totals)
+    report = await data.client.get("/pannello/esporta/rapporto?periodo=mese")
+    assert report.status_code == 200 and report.text.count("<svg") == 3
+    assert "Rapporto di monitoraggio" in report.text
+
+
+@pytest.mark.asyncio
+async def test_complaints_and_survey_comments_and_the_activity_page(data):
+    from models.db import transaction
+    from models.tables import Survey
+
+    async with transaction(data.runtime.sessions) as session:
+        from sqlmodel import select
+
+        low = (await session.exec(select(Survey).where(Survey.score == 2))).one()
+        low.comment = "L'operatore è arrivato tardi"
+        session.add(low)
+    page = (await data.client.get("/pannello/segnalazioni")).text
+    assert "L&#39;operatore è arrivato tardi" in page and "Cooperativa A" in page
+    assert f'href="/pannello/richieste/{low.request_id}"' in page
+    activity = (await data.client.get("/pannello/attivita")).text
+    assert "Accesso al pannello" in activity and "Marta" in activity
+
+
+@pytest.mark.asyncio
+async def test_an_employer_contact_sees_counts_only(data):
+    contact = await make_person(data.runtime, "employer", Role.CONTACT, "Rita")
+    async with client_for(data.runtime) as client:
+        await sign_in(client, await link_for(data.runtime, contact.id))
+        landing = await client.get("/pannello/")
+        assert landing.headers["location"] == "/pannello/organizzazione"
+        page = (await client.get("/pannello/organizzazione?periodo=mese")).text
+        # the mini alliance's employer has W1 (f) and W2 (m); both made requests in November
+        assert re.search(r'id="fig-enrolled">2<', page) and re.search(r'id="fig-users">2<', page)
+        assert "W1" not in page and "W2" not in page and "/pannello/richieste/" not in page
+        assert 'href="/pannello/richieste"' not in page  # no requests in the navigation
+        for other in ("/pannello/richieste", "/pannello/cruscotto", "/pannello/segnalazioni",
+                      f"/pannello/richieste/{data.requests['r1']}"):
+            assert (await client.get(other)).status_code == 404
