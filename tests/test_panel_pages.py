@@ -200,3 +200,27 @@ async def test_an_employer_contact_sees_counts_only(data):
         for other in ("/pannello/richieste", "/pannello/cruscotto", "/pannello/segnalazioni",
                       f"/pannello/richieste/{data.requests['r1']}"):
             assert (await client.get(other)).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_the_fund_chart_is_the_ledger_cumulated(data):
+    from datetime import date, time, timedelta
+
+    from sqlmodel import select
+
+    from models.calendar import to_utc
+    from models.db import transaction
+    from models.fund import the_fund
+    from models.panel_reads import fund_used_by_day
+    from models.tables import LedgerEntry
+
+    first, last = date(2026, 11, 20), date(2026, 11, 27)
+    async with transaction(data.runtime.sessions) as session:
+        fund = await the_fund(session)
+        used = await fund_used_by_day(session, fund, first, last, data.runtime.clock())
+        entries = (await session.exec(select(LedgerEntry))).all()
+    sign = {"reserve": 1, "release": -1, "commit": 0}
+    expected = [sum(sign[e.kind] * e.amount_cents for e in entries
+                    if e.at < to_utc(first + timedelta(days=n + 1), time()))
+                for n in range((last - first).days + 1)]
+    assert used == expected and len(set(expected)) > 1
