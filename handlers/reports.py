@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from handlers import formatting
@@ -48,11 +47,8 @@ def category_name(category: str, language: str, *, emoji: bool = True) -> str:
 
 
 def duration(minutes: int, language: str) -> str:
-    """'3 h 05 min', '45 min'."""
-    hours, rest = divmod(int(minutes), 60)
-    if not hours:
-        return text(language, "report.minutes", minutes=rest)
-    return text(language, "report.hours_minutes", hours=hours, minutes=f"{rest:02d}")
+    """'3 ore', '1 ora e 5 min', '45 min' (the same as everywhere else)."""
+    return formatting.duration(minutes, language)
 
 
 def wait(delta: timedelta, language: str) -> str:
@@ -74,7 +70,7 @@ def decimal(value: float, language: str) -> str:
 
 def long_date(value: date, language: str) -> str:
     """'3 marzo 2027' / '3 March 2027'."""
-    return format_date(value, "d MMMM y", locale=formatting.LOCALES.get(language, "it_IT"))
+    return formatting.date_as(value, "d MMMM y", language)
 
 
 # --- the daily digest ---------------------------------------------------------------------
