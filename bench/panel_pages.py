@@ -7,7 +7,8 @@ after), signs a coordinator in through the real sign-in link, and times in the s
 - the digest's own queries (`digest_figures` for today): the baseline;
 - the dashboard as the coordinator opens it (`GET /pannello/cruscotto`, today's figures
   with its charts) and with this month as the period;
-- the requests list, first page, with several filters (`GET /pannello/richieste?...`).
+- the requests list, first page, with several filters (`GET /pannello/richieste?...`),
+  and its query alone (to tell the database's share from the page's).
 
 Pages are requested through the real ASGI app in-process (httpx's ASGI transport: the
 whole page — session check, queries, templates — without a network), `--runs` times each
@@ -46,7 +47,7 @@ from bot.panel import security  # noqa: E402
 from bot.runtime import start_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_app  # noqa: E402
-from models import migrate  # noqa: E402
+from models import migrate, panel_reads  # noqa: E402
 from models.db import transaction  # noqa: E402
 from models.figures import digest_figures  # noqa: E402
 from models.panel import create_link, use_link  # noqa: E402
@@ -152,6 +153,12 @@ async def measure(runtime, runs: int) -> None:
     for label, query in (await filters(runtime)).items():
         results[f"requests list: {label}"] = await timed(runs,
                                                          page(f"/pannello/richieste?{query}"))
+
+    async def list_query():  # the list's own query, without the page around it
+        async with runtime.sessions() as session:
+            await panel_reads.list_requests(session, panel_reads.RequestFilters())
+
+    results["(the list's query alone, no filter)"] = await timed(runs, list_query)
     await client.aclose()
     baseline = statistics.median(results["digest's queries (baseline)"])
     print(f"\n{'case':<45} {'p50':>9} {'p95':>9} {'p50 / digest':>13}")
