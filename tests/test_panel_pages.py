@@ -230,3 +230,22 @@ async def test_the_fund_chart_is_the_ledger_cumulated(data):
                     if e.at < to_utc(first + timedelta(days=n + 1), time()))
                 for n in range((last - first).days + 1)]
     assert used == expected and len(set(expected)) > 1
+
+
+@pytest.mark.asyncio
+async def test_pages_speak_the_persons_language(data):
+    from models.db import transaction
+    from models.tables import Person
+
+    contact = await make_person(data.runtime, "coop-a", Role.CONTACT, "Anna")
+    async with transaction(data.runtime.sessions) as session:
+        person = await session.get(Person, contact.id)
+        person.language = "en"
+        session.add(person)
+    async with client_for(data.runtime) as client:
+        await sign_in(client, await link_for(data.runtime, contact.id))
+        page = (await client.get("/pannello/richieste")).text
+        assert '<html lang="en">' in page and "Sign out" in page and "Requests" in page
+        assert "€" in page and "Esci" not in page
+        mine = (await client.get("/pannello/organizzazione")).text
+        assert "Your employees and IN...TEMPO" in mine and "Operators" in mine
