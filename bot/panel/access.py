@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.panel import security
 from bot.panel.render import render
-from handlers.messages import catalogue
+from handlers.messages import catalogue, text
 from models.base import Role
 from models.db import transaction
 from models.panel import PanelSession, contact_kinds, current_session
@@ -93,8 +93,6 @@ class Visit:
         return self.viewer.sees(*audiences)
 
     def t(self, key: str, **params) -> str:
-        from handlers.messages import text
-
         return text(self.language, key, **params)
 
     def render(self, template: str, status: int = 200, **context) -> Response:

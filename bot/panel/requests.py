@@ -7,6 +7,8 @@ A cooperative's contact sees only its own cooperative's requests (the list is na
 on the server, a request of another cooperative is a 404), and an assigned job's address,
 notes and worker's first name as its operator sees them."""
 
+from urllib.parse import urlencode
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -22,6 +24,7 @@ from models.tables import Organisation, ServiceRequest
 PATH = "/pannello/richieste"
 TAKEN = (RequestStatus.ASSIGNED, RequestStatus.DONE, RequestStatus.NO_SHOW)
 WHY = {"gone", "moved_on", "past", "not_offered", "handled", "empty"}
+ALLOWED_BACK = {"/pannello/segnalazioni"}  # where an action may send the browser back to
 
 
 def read_filters(visit: Visit) -> panel_reads.RequestFilters:
@@ -50,8 +53,6 @@ async def request_list(visit: Visit) -> Response:
 
 
 def _query_without_page(visit: Visit) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, v) for k, v in visit.request.query_params.multi_items()
                       if k != "pagina" and v])
 
@@ -93,9 +94,6 @@ async def _act(visit: Visit, action: str, operation, **changes) -> Response:
                         visit.now)
     target = visit.form.get("back")
     return visit.redirect(target if target in ALLOWED_BACK else back, notice=action)
-
-
-ALLOWED_BACK = {"/pannello/segnalazioni"}
 
 
 def _text(visit: Visit, name: str) -> str:

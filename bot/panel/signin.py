@@ -12,7 +12,7 @@ from starlette.routing import Route
 from bot.panel import security
 from bot.panel.access import EVERYONE, Visit, navigation_for, page, render_for
 from models.db import transaction
-from models.panel import check_link, note_failure, too_many_failures, use_link
+from models.panel import check_link, end_session, note_failure, too_many_failures, use_link
 
 TOKEN_MAX = 100
 
@@ -80,8 +80,6 @@ def _slow_down(request: Request) -> Response:
 
 @page(*EVERYONE)
 async def sign_out(visit: Visit) -> Response:
-    from models.panel import end_session
-
     await end_session(visit.db, visit.panel_session, visit.now)
     response = security.harden(RedirectResponse("/pannello/accesso?uscito=1", status_code=303))
     security.clear_cookie(response, security.SESSION_COOKIE, visit.runtime.settings)
