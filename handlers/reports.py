@@ -141,8 +141,6 @@ def _satisfaction_line(satisfaction: Satisfaction, language: str, key: str,
                 rate=percent(satisfaction.response_rate, language))
     if satisfaction.low_scores:
         line += " " + text(language, "report.low_scores", count=satisfaction.low_scores)
-    if satisfaction.comments:
-        line += " " + text(language, "report.survey_comments", count=satisfaction.comments)
     return line
 
 
@@ -405,7 +403,6 @@ def _csv_satisfaction(satisfaction: Satisfaction) -> Iterator[list[str]]:
     yield [section, _t("report.csv.response_rate"), "", _share(satisfaction.response_rate)]
     yield [section, _t("report.csv.average_score"), "", _number(satisfaction.average, 2)]
     yield [section, _t("report.csv.low_scores"), "", _number(satisfaction.low_scores)]
-    yield [section, _t("report.csv.survey_comments"), "", _number(satisfaction.comments)]
 
 
 def _csv_fund(fund: FundFigures | None) -> Iterator[list[str]]:

@@ -283,7 +283,6 @@ soddisfazione;questionari con risposta;;1
 soddisfazione;tasso di risposta (%);;50,0
 soddisfazione;punteggio medio (1-5);;2,00
 soddisfazione;punteggi 1 o 2;;1
-soddisfazione;questionari con un commento;;0
 fondo;impegnato nel periodo (euro);Fondo di prova;30,00
 fondo;prenotato alla data di estrazione (euro);Fondo di prova;20,00
 fondo;impegnato in totale alla data di estrazione (euro);Fondo di prova;30,00
