@@ -84,8 +84,7 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
 def channel_installers() -> list[Callable[[Runtime], None]]:
     """Each channel's `install(runtime)`; a channel without settings installs nothing."""
     from bot.files import install as install_file_links
-    from bot.panel import install as install_panel
     from bot.telegram.channel import install as install_telegram
     from bot.whatsapp.channel import install as install_whatsapp
 
-    return [install_file_links, install_telegram, install_whatsapp, install_panel]
+    return [install_file_links, install_telegram, install_whatsapp]

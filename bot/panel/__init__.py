@@ -87,6 +87,7 @@ def routes() -> list:
                           name="panel-static")]
 
 
-def install(runtime) -> None:
-    """Mount the console on the web app (every process that serves it: `web`, `serve`)."""
-    runtime.routes.append(Mount(PREFIX, routes=routes()))
+def mount() -> Mount:
+    """The console, for the web app (bot/web.py: every process that serves it, `web` and
+    `serve`)."""
+    return Mount(PREFIX, routes=routes())
