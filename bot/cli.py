@@ -16,14 +16,22 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlmodel import select
 
 from bot import console, jobs_cli, logs, ops_cli
+from bot.panel import cli as panel_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
 from bot.whatsapp.commands import add_commands as add_whatsapp_commands
 from handlers.reports import indicators_csv
+from handlers.rules_text import describe
 from models import migrate, privacy
 from models.base import NoticeStatus, Role, utcnow
-from models.catalog import CatalogError, load_catalog, read_catalog
+from models.catalog import (
+    CatalogError,
+    catalog_toml,
+    dump_catalog,
+    load_catalog,
+    read_catalog,
+)
 from models.db import transaction
 from models.figures import period_figures
 from models.people import InvalidPhone, create_codes, normalise_phone
@@ -78,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     load = catalog_commands.add_parser("load", help="load (or reload) a catalogue file")
     load.add_argument("file", type=Path, help="the catalogue, e.g. data/crema.toml")
     load.set_defaults(run=catalog_load)
+    dump = catalog_commands.add_parser("dump", help="write the current catalogue to a file")
+    dump.add_argument("file", type=Path)
+    dump.set_defaults(run=catalog_dump)
 
     enroll = commands.add_parser("enroll", help="print single-use enrolment codes")
     enroll.add_argument("--org", required=True,
@@ -120,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=job)
 
     add_whatsapp_commands(commands, with_runtime)
+    panel_cli.add_command(commands, with_runtime, _person)
     jobs_cli.add_parser(commands, with_runtime)
+
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),
                             ("worker", worker, "the worker process (dispatcher, clock)")):
@@ -170,16 +183,30 @@ def with_runtime(job):
 async def catalog_load(runtime: Runtime, args) -> int:
     try:
         catalog = read_catalog(args.file)
+        async with transaction(runtime.sessions) as session:
+            changes = await load_catalog(session, catalog)
     except CatalogError as problem:
-        print(f"Invalid catalogue, nothing loaded:\n{problem}", file=sys.stderr)
+        print("Invalid catalogue, nothing loaded:\n"
+              f"{describe(problem.problems) if problem.problems else problem}", file=sys.stderr)
         return 1
-    async with transaction(runtime.sessions) as session:
-        changes = await load_catalog(session, catalog)
     print(f"catalogue loaded: {changes['created']} created, {changes['updated']} updated, "
           f"{changes['removed']} removed "
           f"({len(catalog.organisations)} organisations, {len(catalog.municipalities)} "
           f"municipalities, {len(catalog.services)} services, {len(catalog.offerings)} "
           "offerings)")
+    return 0
+
+
+@with_runtime
+async def catalog_dump(runtime: Runtime, args) -> int:
+    try:
+        async with transaction(runtime.sessions) as session:
+            text = catalog_toml(await dump_catalog(session))
+    except CatalogError as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    args.file.write_text(text, encoding="utf-8")
+    print(f"catalogue written to {args.file}")
     return 0
 
 

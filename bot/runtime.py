@@ -72,8 +72,10 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
             raise
     sessions = make_sessions(engine)
     rules = ClockRules.from_settings(settings)
-    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days,
-                                                   survey_rules=rules.surveys), clock=clock)
+    dialogue = Dialogue(sessions, DialogueSettings(
+        horizon_days=settings.booking_horizon_days, survey_rules=rules.surveys,
+        panel_url=settings.panel_url, panel_link_minutes=settings.panel_link_minutes),
+        clock=clock)
     runtime = Runtime(settings, engine, sessions, dialogue, {"console": ConsoleSender()},
                       clock=clock, rules=rules)
     for install in channel_installers():

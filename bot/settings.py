@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     # REST API (buttons and lists); twiml: the turn runs in the webhook, numbered replies
     whatsapp_reply_mode: Literal["rest", "twiml"] = "rest"
 
+    panel_link_minutes: int = Field(default=10, ge=1, le=60)  # the web console's sign-in link
+    panel_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    panel_session_hours: int = Field(default=12, ge=1, le=72)
+
+    @property
+    def panel_url(self) -> str:
+        """Where the web console is reached: PUBLIC_BASE_URL, else this process's address."""
+        base = self.public_base_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/") + "/pannello"
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:

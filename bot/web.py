@@ -1,4 +1,5 @@
-"""The ASGI web app (Starlette): health check now; the channels' webhooks mount here."""
+"""The ASGI web app (Starlette): the health check, the channels' webhooks, and the web
+console at /pannello (bot/panel)."""
 
 import asyncio
 import contextlib
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot import panel
 from bot.health import install as install_operations
 from bot.runtime import Runtime
 from models.migrate import NotMigrated, require_migrated
@@ -52,7 +54,8 @@ def create_app(runtime: Runtime, background: list[BackgroundJob] | None = None) 
             await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.close()
 
-    app = Starlette(routes=[Route("/health", health), *runtime.routes], lifespan=lifespan)
+    app = Starlette(routes=[Route("/health", health), *runtime.routes, panel.mount()],
+                    lifespan=lifespan)
     app.state.runtime = runtime
     install_operations(app, runtime)  # /health/ready, /metrics, request timing
     return app

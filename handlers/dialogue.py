@@ -20,6 +20,7 @@ from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay,
 from handlers.inbound import Chat, handle_once
 from handlers.matching import fold, match_choice
 from handlers.steps import notice as notice_step
+from handlers.steps.panel import say_panel_link
 from handlers.types import Choice, Incoming, Reply
 from handlers.untrusted import clean_text
 from models.base import utcnow
@@ -40,6 +41,7 @@ COMMANDS = {
     "digest": "digest", "riepilogo": "digest",
     "stats": "stats", "statistiche": "stats",
     "export": "export", "indicatori": "export",
+    "pannello": "panel", "panel": "panel",
 }
 COORDINATOR_COMMANDS = {"digest": "coord.digest", "stats": "coord.stats",
                         "export": "coord.export"}
@@ -213,6 +215,8 @@ async def _run_command(turn: Turn, current, command: str, argument: str) -> Next
     if command == "requests" and enrolled and turn.person.role == "worker":
         turn.conversation.step, turn.conversation.back = HOME, []
         return Go("mine.list")
+    if command == "panel" and enrolled and await say_panel_link(turn):
+        return Home()
     if command in COORDINATOR_COMMANDS and enrolled and turn.person.role == "coordinator":
         target = COORDINATOR_COMMANDS[command]
         turn.conversation.step, turn.conversation.back = target, [HOME]

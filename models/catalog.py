@@ -1,126 +1,117 @@
 """The catalogue file (organisations, municipalities, services, offerings, the fund):
 validated as a whole, then upserted in one transaction, so loading twice changes nothing
-and an invalid file changes nothing at all."""
+and an invalid file changes nothing at all. The rules are those of `catalog_rules`, the
+same the console's forms apply; `dump_catalog` writes the store back as a file that loads
+unchanged."""
 
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import Category, OrgRole
+from models import catalog_rules as rules
+from models.base import OrgRole
+from models.catalog_rules import WEEKDAYS, Problem
 from models.tables import Fund, Municipality, Offering, OfferingMunicipality, Organisation, Service
-
-WEEKDAYS = {"lun": 1, "mar": 2, "mer": 3, "gio": 4, "ven": 5, "sab": 6, "dom": 7}
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
 
 
 class CatalogError(ValueError):
-    """The file is not a valid catalogue; the message names the entry and the field."""
+    """The file is not a valid catalogue. `problems` are (entry, problem) pairs: the entry
+    as the file names it (e.g. `services.0 (spesa)`), the problem naming its field."""
+
+    def __init__(self, message: str = "", problems: list[tuple[str, Problem]] | None = None):
+        self.problems = problems or []
+        super().__init__(message or "\n".join(
+            f"{entry}, field {p.field}: {p.key}" for entry, p in self.problems))
 
 
-class _Strict(BaseModel):
+class _Entry(BaseModel):
+    """Types only: every other rule is in `catalog_rules`, shared with the console."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FundEntry(_Strict):
-    code: Slug
-    name: str = Field(min_length=1, max_length=200)
-    total_cents: int = Field(ge=0)
-    cap_per_worker_year_cents: int = Field(ge=0)
-    share_percent: dict[Category, Annotated[int, Field(ge=0, le=100)]]
+class FundEntry(_Entry):
+    code: str
+    name: str
+    total_cents: int
+    cap_per_worker_year_cents: int
+    share_percent: dict[str, int]
 
 
-class OrganisationEntry(_Strict):
-    code: Slug
-    name: str = Field(min_length=1, max_length=200)
-    roles: list[OrgRole] = Field(min_length=1)
-    ateco: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{1,2}){0,2}$")
-    escalation_minutes: int = Field(default=60, ge=5, le=24 * 60)
+class OrganisationEntry(_Entry):
+    code: str
+    name: str
+    roles: list[OrgRole]
+    ateco: str | None = None
+    escalation_minutes: int = 60
 
 
-class ServiceEntry(_Strict):
-    code: Slug
-    category: Category
-    name_it: str = Field(min_length=1, max_length=120)
-    name_en: str = Field(min_length=1, max_length=120)
-    description_it: str = Field(default="", max_length=300)
-    description_en: str = Field(default="", max_length=300)
-    duration_minutes: int = Field(ge=15, le=12 * 60)
-    price_cents: int = Field(ge=0)
+class ServiceEntry(_Entry):
+    code: str
+    category: str
+    name_it: str
+    name_en: str
+    description_it: str = ""
+    description_en: str = ""
+    duration_minutes: int
+    price_cents: int
+    active: bool = True
 
 
-class OfferingEntry(_Strict):
-    provider: Slug
-    service: Slug
-    municipalities: list[str] = Field(min_length=1)
-    weekdays: list[Literal["lun", "mar", "mer", "gio", "ven", "sab", "dom"]] = Field(min_length=1)
-    hours: str = Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    daily_capacity: int = Field(ge=1, le=1000)
-
-    @field_validator("hours")
-    @classmethod
-    def _window(cls, hours: str) -> str:
-        opens, closes = (time.fromisoformat(part) for part in hours.split("-"))
-        if opens >= closes:
-            raise ValueError("the opening time must come before the closing time")
-        return hours
+class OfferingEntry(_Entry):
+    provider: str
+    service: str
+    municipalities: list[str]
+    weekdays: list[str]
+    hours: str
+    daily_capacity: int
+    active: bool = True
 
     @property
     def opens(self) -> time:
-        return time.fromisoformat(self.hours.split("-")[0])
+        return rules.parse_hours(self.hours)[0]
 
     @property
     def closes(self) -> time:
-        return time.fromisoformat(self.hours.split("-")[1])
+        return rules.parse_hours(self.hours)[1]
 
 
-class CatalogFile(_Strict):
+class CatalogFile(_Entry):
     municipalities: list[str] = Field(min_length=1)
     fund: FundEntry
     organisations: list[OrganisationEntry] = Field(min_length=1)
     services: list[ServiceEntry] = Field(min_length=1)
     offerings: list[OfferingEntry] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _references(self) -> "CatalogFile":
-        _unique("municipalities", self.municipalities)
-        _unique("organisations", [o.code for o in self.organisations])
-        _unique("services", [s.code for s in self.services])
-        providers = {o.code for o in self.organisations if OrgRole.PROVIDER in o.roles}
-        services = {s.code: s for s in self.services}
-        places = set(self.municipalities)
-        seen = set()
-        for index, offering in enumerate(self.offerings):
-            where = f"offerings[{index}] ({offering.provider}/{offering.service})"
-            if offering.provider not in providers:
-                raise CatalogError(f"{where}: provider: not an organisation with role "
-                                   "provider")
-            if offering.service not in services:
-                raise CatalogError(f"{where}: service: no service with that code")
-            unknown = [m for m in offering.municipalities if m != "*" and m not in places]
-            if unknown:
-                raise CatalogError(f"{where}: municipalities: unknown {', '.join(unknown)}")
-            minutes = _minutes(offering.closes) - _minutes(offering.opens)
-            if services[offering.service].duration_minutes > minutes:
-                raise CatalogError(f"{where}: hours: shorter than the service's duration")
-            if (offering.provider, offering.service) in seen:
-                raise CatalogError(f"{where}: the same provider offers this service twice")
-            seen.add((offering.provider, offering.service))
-        return self
 
-
-def _unique(what: str, values: list[str]) -> None:
-    duplicates = sorted({v for v in values if values.count(v) > 1})
-    if duplicates:
-        raise CatalogError(f"{what}: duplicated {', '.join(duplicates)}")
-
-
-def _minutes(moment: time) -> int:
-    return moment.hour * 60 + moment.minute
+def check_catalog(catalog: CatalogFile) -> list[tuple[str, Problem]]:
+    """Every rule of `catalog_rules` over the whole file, each problem with its entry."""
+    found: list[tuple[str, Problem]] = []
+    for name in rules.duplicates(catalog.municipalities):
+        found.append(("municipalities", Problem("municipalities", "rules.duplicate_code",
+                                                {"code": name})))
+    found += [("fund", p) for p in rules.fund_problems(catalog.fund)]
+    for kind, entries, check in (("organisations", catalog.organisations,
+                                  rules.organisation_problems),
+                                 ("services", catalog.services, rules.service_problems)):
+        earlier: list[str] = []
+        for index, entry in enumerate(entries):
+            found += [(f"{kind}[{index}] ({entry.code})", p) for p in check(entry, earlier)]
+            earlier.append(entry.code)
+    providers = [o.code for o in catalog.organisations if OrgRole.PROVIDER in o.roles]
+    durations = {s.code: s.duration_minutes for s in catalog.services}
+    taken: list[tuple[str, str]] = []
+    for index, entry in enumerate(catalog.offerings):
+        where = f"offerings[{index}] ({entry.provider}/{entry.service})"
+        found += [(where, p) for p in rules.offering_problems(
+            entry, providers=providers, durations=durations, places=catalog.municipalities,
+            taken=taken)]
+        taken.append((entry.provider, entry.service))
+    return found
 
 
 def read_catalog(path: Path) -> CatalogFile:
@@ -132,29 +123,30 @@ def read_catalog(path: Path) -> CatalogFile:
     except tomllib.TOMLDecodeError as error:
         raise CatalogError(f"{path} is not valid TOML: {error}") from error
     try:
-        return CatalogFile.model_validate(raw)
+        catalog = CatalogFile.model_validate(raw)
     except ValidationError as error:
-        raise CatalogError(_describe(raw, error)) from error
+        raise CatalogError(problems=[_locate(raw, location, problem)
+                                     for location, problem in rules.type_problems(error)]
+                           ) from error
+    problems = check_catalog(catalog)
+    if problems:
+        raise CatalogError(problems=problems)
+    return catalog
 
 
-def _describe(raw: dict, error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        location = problem["loc"]
-        if not location:  # a check across entries names its own entry and field
-            lines.append(problem["msg"].removeprefix("Value error, "))
-            continue
-        listed = len(location) >= 2 and isinstance(location[1], int)
-        head = 2 if listed else 1
-        entry = f"{location[0]}[{location[1]}]" if listed else str(location[0])
-        if listed:
-            item = raw.get(location[0], [])[location[1]]
-            if isinstance(item, dict) and "code" in item:
-                entry += f" ({item['code']})"
-        field = ".".join(str(part) for part in location[head:])
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{entry}: {field}: {message}" if field else f"{entry}: {message}")
-    return "\n".join(lines)
+def _locate(raw: dict, location: tuple, problem: Problem) -> tuple[str, Problem]:
+    """Pydantic's location (e.g. ('services', 0, 'price_cents')) → the entry as the file
+    names it and the problem's field within it."""
+    listed = len(location) >= 2 and isinstance(location[1], int)
+    head = 2 if listed else 1
+    entry = f"{location[0]}[{location[1]}]" if listed else str(location[0]) if location \
+        else "-"
+    if listed:
+        item = raw.get(location[0], [])[location[1]]
+        if isinstance(item, dict) and "code" in item:
+            entry += f" ({item['code']})"
+    field = ".".join(str(part) for part in location[head:]) or "-"
+    return entry, Problem(field, problem.key, problem.params)
 
 
 async def load_catalog(session: AsyncSession, catalog: CatalogFile) -> dict[str, int]:
@@ -184,10 +176,13 @@ async def load_catalog(session: AsyncSession, catalog: CatalogFile) -> dict[str,
     services = {}
     for entry in catalog.services:
         row = await _one(session, Service, code=entry.code) or Service(code=entry.code)
-        track(row, entry.model_dump(exclude={"code"}) | {"category": str(entry.category),
-                                                         "active": True})
+        track(row, entry.model_dump(exclude={"code"}))
         services[entry.code] = row
     fund = await _one(session, Fund, code=catalog.fund.code) or Fund(code=catalog.fund.code)
+    refused = rules.fund_problems(catalog.fund, (fund.reserved_cents or 0)
+                                  + (fund.committed_cents or 0))
+    if refused:
+        raise CatalogError(problems=[("fund", problem) for problem in refused])
     track(fund, {"name": catalog.fund.name, "total_cents": catalog.fund.total_cents,
                  "cap_per_worker_year_cents": catalog.fund.cap_per_worker_year_cents,
                  "share_percent": {str(k): v for k, v in catalog.fund.share_percent.items()}})
@@ -205,7 +200,7 @@ async def _load_offerings(session, catalog, orgs, services, places, track) -> No
         row = row or Offering(provider_id=provider.id, service_id=service.id)
         track(row, {"weekdays": sorted(WEEKDAYS[d] for d in set(entry.weekdays)),
                     "opens": entry.opens, "closes": entry.closes,
-                    "daily_capacity": entry.daily_capacity, "active": True})
+                    "daily_capacity": entry.daily_capacity, "active": entry.active})
         await session.flush()
         names = catalog.municipalities if "*" in entry.municipalities else entry.municipalities
         wanted = {places[name].id for name in names}
@@ -248,3 +243,59 @@ async def _one(session: AsyncSession, table, **where):
     for column, value in where.items():
         query = query.where(getattr(table, column) == value)
     return (await session.exec(query)).first()
+
+
+async def dump_catalog(session: AsyncSession) -> dict:
+    """The catalogue in the store, as the file writes it (`intempo catalog dump`): loading
+    it back changes nothing. Paused services and offerings carry `active = false`."""
+    places = list((await session.exec(select(Municipality).order_by(Municipality.id))).all())
+    orgs = list((await session.exec(select(Organisation).order_by(Organisation.id))).all())
+    services = list((await session.exec(select(Service).order_by(Service.id))).all())
+    fund = (await session.exec(select(Fund).order_by(Fund.id))).first()
+    if fund is None:
+        raise CatalogError("there is no catalogue in this database yet")
+    names = {place.id: place.name for place in places}
+    org_codes = {org.id: org.code for org in orgs}
+    service_codes = {service.id: service.code for service in services}
+    day_names = {number: name for name, number in WEEKDAYS.items()}
+    offerings = []
+    for offering in (await session.exec(select(Offering).order_by(Offering.id))).all():
+        served = set((await session.exec(select(OfferingMunicipality.municipality_id).where(
+            OfferingMunicipality.offering_id == offering.id))).all())
+        entry = {"provider": org_codes[offering.provider_id],
+                 "service": service_codes[offering.service_id],
+                 "municipalities": ["*"] if served == set(names) else
+                 [names[i] for i in names if i in served],
+                 "weekdays": [day_names[d] for d in sorted(offering.weekdays)],
+                 "hours": f"{offering.opens:%H:%M}-{offering.closes:%H:%M}",
+                 "daily_capacity": offering.daily_capacity}
+        offerings.append(entry if offering.active else entry | {"active": False})
+    return {
+        "municipalities": [place.name for place in places],
+        "fund": {"code": fund.code, "name": fund.name, "total_cents": fund.total_cents,
+                 "cap_per_worker_year_cents": fund.cap_per_worker_year_cents,
+                 "share_percent": dict(fund.share_percent)},
+        "organisations": [_without_none({"code": org.code, "name": org.name,
+                                         "roles": list(org.roles), "ateco": org.ateco,
+                                         "escalation_minutes": org.escalation_minutes})
+                          for org in orgs],
+        "services": [{"code": s.code, "category": s.category, "name_it": s.name_it,
+                      "name_en": s.name_en, "description_it": s.description_it,
+                      "description_en": s.description_en,
+                      "duration_minutes": s.duration_minutes, "price_cents": s.price_cents}
+                     | ({} if s.active else {"active": False}) for s in services],
+        "offerings": offerings,
+    }
+
+
+def _without_none(entry: dict) -> dict:
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def catalog_toml(catalog: dict) -> str:
+    """A dumped catalogue as TOML text, with a header saying where it came from."""
+    import tomli_w
+
+    return ("# IN...TEMPO catalogue written by `intempo catalog dump`; load it with\n"
+            "# `intempo catalog load FILE`. Money in euro cents, durations in minutes,\n"
+            "# times Europe/Rome.\n\n" + tomli_w.dumps(catalog, multiline_strings=False))

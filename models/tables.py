@@ -41,6 +41,10 @@ class Person(SQLModel, table=True):
     active: bool = Field(default=True)
     erased_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    # «📣 Novità e iniziative»: announcements only to those who said yes (default no)
+    news_opt_in: bool = Field(default=False)
+    news_asked_at: datetime | None = Field(default=None, sa_column=utc_column())
+    news_changed_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class ChatIdentity(SQLModel, table=True):
@@ -69,6 +73,9 @@ class EnrolmentCode(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=utc_column())
     used_by_person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    issued_by_id: int | None = Field(default=None, foreign_key="person.id")
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
+    revoked_by_id: int | None = Field(default=None, foreign_key="person.id")
 
 
 class Service(SQLModel, table=True):
@@ -374,4 +381,10 @@ class ClockMark(SQLModel, table=True):
     value: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
+from models import panel  # noqa: E402, F401  (the web console's tables)
+from models.programme_tables import (  # noqa: E402, F401  the console's audit, announcements
+    Announcement,
+    AnnouncementRecipient,
+    ChangeEvent,
+)
 from models.whatsapp_inbox import WhatsAppInbound  # noqa: E402,F401  (issue 10)

@@ -44,7 +44,14 @@ def test_catalogue_reload_and_invalid_file(ready):
         "price_cents = 1800", 'price_cents = "cheap"', 1))
     result = intempo(ready, "catalog", "load", str(bad))
     assert result.returncode == 1
-    assert "services[0] (spesa): price_cents" in result.stderr
+    assert "services[0] (spesa), campo price_cents: Serve un numero intero." in result.stderr
+
+
+def test_catalogue_dump_is_loaded_back_unchanged(ready):
+    dumped = intempo(ready, "catalog", "dump", "copia.toml")
+    assert dumped.returncode == 0, dumped.stderr
+    again = intempo(ready, "catalog", "load", str(ready / "copia.toml"))
+    assert again.returncode == 0 and "0 created, 0 updated" in again.stdout, again.stderr
 
 
 def test_enroll_prints_single_use_codes(ready):

@@ -13,7 +13,8 @@ TABLES = {"organisation", "municipality", "person", "chatidentity", "enrolmentco
           "service", "offering", "offeringmunicipality", "capacityuse", "service_request",
           "request_event", "fund", "worker_fund_use", "ledger_entry", "conversation",
           "choice_token", "processed_update", "notice", "link_code", "offer", "relay_message",
-          "survey", "attachment", "clock_mark",
+          "survey", "attachment", "clock_mark", "change_event", "announcement",
+          "announcement_recipient",
           "alembic_version"}
 
 
