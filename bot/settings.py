@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
+    # the bot's @username, for the t.me links and QR codes of the enrolment sheets
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{5,32}$")
 
     @field_validator("database_url")
     @classmethod

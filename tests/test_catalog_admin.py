@@ -179,3 +179,19 @@ async def test_only_the_coordinator_changes_the_catalogue_and_pausing_is_audited
         assert (await session.get(Organisation, org.id)).roles == ["provider", "employer"]
     assert [(e.subject, e.action) for e in events] == [("offering", "pause"),
                                                        ("organisation", "create")]
+
+
+def test_every_rule_has_its_reason_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from handlers import messages
+
+    root = Path(__file__).resolve().parent.parent / "models"
+    keys = set()
+    for name in ("catalog_rules.py", "catalog_admin.py", "catalog.py"):
+        keys |= set(re.findall(r'"(rules\.[a-z_]+)"', (root / name).read_text()))
+    assert len(keys) > 20
+    for language in ("it", "en"):
+        assert keys <= set(messages.catalogue(language)), keys - set(
+            messages.catalogue(language))
