@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
 from bot import console
+from bot.panel import cli as panel_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
 from bot.web import create_app
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "erase":
             sub.add_argument("--yes", action="store_true", help="confirm the erasure")
         sub.set_defaults(run=job)
+
+    panel_cli.add_command(commands, with_runtime, _person)
 
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),

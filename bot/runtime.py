@@ -70,8 +70,10 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
             raise
     sessions = make_sessions(engine)
     rules = ClockRules.from_settings(settings)
-    dialogue = Dialogue(sessions, DialogueSettings(horizon_days=settings.booking_horizon_days,
-                                                   survey_rules=rules.surveys), clock=clock)
+    dialogue = Dialogue(sessions, DialogueSettings(
+        horizon_days=settings.booking_horizon_days, survey_rules=rules.surveys,
+        panel_url=settings.panel_url, panel_link_minutes=settings.panel_link_minutes),
+        clock=clock)
     runtime = Runtime(settings, engine, sessions, dialogue, {"console": ConsoleSender()},
                       clock=clock, rules=rules)
     for install in channel_installers():
@@ -82,7 +84,8 @@ async def start_runtime(settings: Settings, *, check_migrations: bool = True,
 def channel_installers() -> list[Callable[[Runtime], None]]:
     """Each channel's `install(runtime)`; a channel without settings installs nothing."""
     from bot.files import install as install_file_links
+    from bot.panel import install as install_panel
     from bot.telegram.channel import install as install_telegram
     from bot.whatsapp.channel import install as install_whatsapp
 
-    return [install_file_links, install_telegram, install_whatsapp]
+    return [install_file_links, install_telegram, install_whatsapp, install_panel]

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     # the bot's @username, for the t.me links and QR codes of the enrolment sheets
     telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{5,32}$")
 
+    panel_link_minutes: int = Field(default=10, ge=1, le=60)  # the web console's sign-in link
+    panel_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    panel_session_hours: int = Field(default=12, ge=1, le=72)
+
+    @property
+    def panel_url(self) -> str:
+        """Where the web console is reached: PUBLIC_BASE_URL, else this process's address."""
+        base = self.public_base_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/") + "/pannello"
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:

@@ -9,7 +9,7 @@ from handlers.flow import Go, Home, Next, Stay, Turn
 from handlers.steps.operator import answer_offer
 from handlers.steps.survey import record_score
 from models import jobs, surveys
-from models.base import RequestStatus
+from models.base import RequestStatus, Role
 from models.offers import NotAllowed
 from models.requests import confirm_attendance, own_request
 from models.tables import ServiceRequest
@@ -41,13 +41,21 @@ async def _act(turn: Turn, value: str) -> Next:
             await jobs.assigned_job(turn.session, int(request_id), turn.person, "open")
             turn.remember(request_id=int(request_id))
             return Go("op.job", remember=False)
-        if kind == "relay":  # "relay:reply:<id>": answer a message from the other side
+        if kind == "relay" and rest.startswith("reply:"):  # answer the other side
             _, _, request_id = rest.partition(":")
             request = await turn.session.get(ServiceRequest, int(request_id))
             if request is not None:
                 jobs.other_party(request, turn.person)  # NotAllowed unless a party to it
                 turn.remember(request_id=request.id)
                 return Go("relay.compose", remember=False)
+        if kind == "relay" and rest.startswith("staff:"):  # the coordinator wrote
+            message_id = int(rest.removeprefix("staff:"))
+            turn.remember(staff_message_id=message_id)
+            return Go("relay.staff_answer", remember=False)
+        if kind == "staff" and turn.person.role == Role.COORDINATOR:  # "staff:write:<id>"
+            _, _, request_id = rest.partition(":")
+            turn.remember(request_id=int(request_id))
+            return Go("staff.write", remember=False)
         if kind == "survey":
             survey_id, _, score = rest.partition(":")
             survey = await surveys.own_survey(turn.session, int(survey_id), turn.person)

@@ -18,6 +18,7 @@ from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
 from handlers.matching import clean_text, fold, match_choice
+from handlers.steps.panel import say_panel_link
 from handlers.types import Choice, Incoming, Reply
 from models.base import utcnow
 from models.db import transaction
@@ -38,6 +39,7 @@ COMMANDS = {
     "digest": "digest", "riepilogo": "digest",
     "stats": "stats", "statistiche": "stats",
     "export": "export", "indicatori": "export",
+    "pannello": "panel", "panel": "panel",
 }
 COORDINATOR_COMMANDS = {"digest": "coord.digest", "stats": "coord.stats",
                         "export": "coord.export"}
@@ -209,6 +211,8 @@ async def _run_command(turn: Turn, current, command: str, argument: str) -> Next
     if command == "requests" and enrolled and turn.person.role == "worker":
         turn.conversation.step, turn.conversation.back = HOME, []
         return Go("mine.list")
+    if command == "panel" and enrolled and await say_panel_link(turn):
+        return Home()
     if command in COORDINATOR_COMMANDS and enrolled and turn.person.role == "coordinator":
         target = COORDINATOR_COMMANDS[command]
         turn.conversation.step, turn.conversation.back = target, [HOME]

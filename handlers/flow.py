@@ -53,6 +53,8 @@ Next = Go | Stay | Home
 class DialogueSettings:
     horizon_days: int = 14
     survey_rules: SurveyRules = field(default_factory=SurveyRules)
+    panel_url: str = "http://127.0.0.1:8000/pannello"  # the web console, for its sign-in links
+    panel_link_minutes: int = 10
 
 
 @dataclass

@@ -39,6 +39,7 @@ class Role(StrEnum):
     WORKER = "worker"
     OPERATOR = "operator"
     COORDINATOR = "coordinator"
+    CONTACT = "contact"  # a partner's project contact ("referente"): the web console only
 
 
 class OrgRole(StrEnum):

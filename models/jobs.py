@@ -13,7 +13,7 @@ from models.base import RequestStatus, Role
 from models.lifecycle import transition
 from models.offers import NotAllowed, send_offers
 from models.outbox import queue_for_role, queue_notice
-from models.tables import Person, RelayMessage, ServiceRequest
+from models.tables import Organisation, Person, RelayMessage, ServiceRequest
 
 MIN_MINUTES, MAX_MINUTES = 5, 12 * 60
 MAX_TEXT = 1000
@@ -123,9 +123,17 @@ async def complain(session: AsyncSession, request: ServiceRequest, worker: Perso
     if request.worker_id != worker.id:
         raise NotAllowed(worker, f"complain about request {request.id}")
     request.complaint, request.complaint_at = text[:1000], now
+    request.complaint_handled_at = request.complaint_handled_by = None
+    request.complaint_note = None  # a new complaint is open again
     session.add(request)
+    provider = await session.get(Organisation, request.provider_id) \
+        if request.provider_id else None
+    operator = await session.get(Person, request.operator_id) if request.operator_id else None
     await queue_for_role(session, Role.COORDINATOR, kind="coordinator.complaint",
-                         params={"request_id": request.id, "message": text[:300]},
+                         params={"request_id": request.id, "message": text[:300],
+                                 "cooperative": provider.name if provider else "—",
+                                 "operator_name": (operator.first_name if operator else None)
+                                 or "—"},
                          dedupe_key=f"complaint:{request.id}:{now.isoformat()}", now=now)
 
 

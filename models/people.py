@@ -62,6 +62,8 @@ async def create_codes(session: AsyncSession, org_code: str, role: Role, count: 
         raise ValueError(f"{org_code} is not a provider: it has no operators")
     if role == Role.COORDINATOR and "coordinator" not in org.roles:
         raise ValueError(f"{org_code} is not the coordinating organisation")
+    if role == Role.CONTACT and not {"employer", "provider"} & set(org.roles):
+        raise ValueError(f"{org_code} neither employs workers nor provides services")
     codes = []
     for _ in range(count):
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -40,9 +40,15 @@ WAITING = (NoticeStatus.PENDING, NoticeStatus.HELD)
 # the params of a notice that hold what a person typed, or a person's name, by kind
 PERSONAL_PARAMS = {
     "relay.message": ("sender", "message"),
-    "coordinator.complaint": ("message",),
+    "coordinator.complaint": ("message", "operator_name"),
     "worker.assigned": ("operator",),
+    "relay.from_staff": ("sender", "message"),
+    "relay.to_staff": ("sender", "message"),
+    "worker.staff_cancelled": ("reason",),
+    "worker.complaint_handled": ("note",),
 }
+# events whose reason ends with what someone typed: kept as their first words only
+TYPED_REASONS = (store.CANCELLED, "segnalazione gestita")
 # the public facts of a job, all an operator's own-data file shows of it
 JOB_FACTS = {"id", "starts_at", "status", "duration_minutes", "actual_minutes", "done_at"}
 
@@ -76,14 +82,16 @@ async def _erase_request_details(session: AsyncSession, request_ids: list[int],
     if not request_ids:
         return
     await session.exec(update(ServiceRequest).where(ServiceRequest.id.in_(request_ids))
-                       .values(address=None, notes=None, complaint=None, erased_at=now))
+                       .values(address=None, notes=None, complaint=None,
+                               complaint_note=None, erased_at=now))
     await session.exec(update(RelayMessage).where(RelayMessage.request_id.in_(request_ids))
                        .values(text=None))
     await session.exec(update(Survey).where(Survey.request_id.in_(request_ids))
                        .values(comment=None))
-    await session.exec(update(RequestEvent).where(
-        RequestEvent.request_id.in_(request_ids),
-        RequestEvent.reason.startswith(f"{store.CANCELLED}:")).values(reason=store.CANCELLED))
+    for typed in TYPED_REASONS:  # "annullata: …", "annullata dal coordinamento: …"
+        await session.exec(update(RequestEvent).where(
+            RequestEvent.request_id.in_(request_ids), RequestEvent.reason.startswith(typed),
+            RequestEvent.reason.contains(":")).values(reason=typed))
     await _blank_notices(session, _about_requests(request_ids))
 
 
@@ -184,6 +192,9 @@ async def _erase_words_to_others(session: AsyncSession, person: Person) -> None:
     keys = [f"relay:{i}" for i in sent] + [f"assigned:{r}:{n}" for r, n in taken]
     if keys:
         await _blank_notices(session, Notice.dedupe_key.in_(keys))
+    their_jobs = select(ServiceRequest.id).where(ServiceRequest.operator_id == person.id)
+    await _blank_notices(session, Notice.kind == "coordinator.complaint",
+                         Notice.params["request_id"].as_integer().in_(their_jobs))
     if person.first_name:
         await _forget_name_in_events(session, person.id, person.first_name)
 

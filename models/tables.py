@@ -156,6 +156,10 @@ class ServiceRequest(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=utc_column())
     complaint: str | None = Field(default=None, max_length=1000)
     complaint_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # the coordinator marked the complaint handled, with a note the worker is told (0006)
+    complaint_handled_at: datetime | None = Field(default=None, sa_column=utc_column())
+    complaint_handled_by: int | None = Field(default=None, foreign_key="person.id")
+    complaint_note: str | None = Field(default=None, max_length=1000)
     erased_at: datetime | None = Field(default=None, sa_column=utc_column())  # retention
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
@@ -372,6 +376,7 @@ class ClockMark(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
+from models import panel  # noqa: E402, F401  (the web console's tables)
 from models.programme_tables import (  # noqa: E402, F401  the console's audit, announcements
     Announcement,
     AnnouncementRecipient,

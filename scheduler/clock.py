@@ -99,6 +99,7 @@ def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
     every_minute = IntervalTrigger(minutes=1, timezone=zone)
     plan = {
         "escalations": (jobs.escalations, every_minute),
+        "expired": (jobs.close_expired, every_minute),
         "reminders": (jobs.send_reminders, every_minute),
         "surveys": (jobs.run_surveys, IntervalTrigger(minutes=5, timezone=zone)),
         "retention": (jobs.retention, CronTrigger(hour=3, minute=30, timezone=zone)),

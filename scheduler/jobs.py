@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import offers, privacy, reminders
+from models import offers, privacy, reminders, staff_actions
 from models import surveys as survey_jobs
 from models.base import utcnow
 from models.calendar import parse_window
@@ -52,6 +52,12 @@ class JobContext:
 async def escalations(ctx: JobContext) -> int:
     async with transaction(ctx.sessions) as session:
         return await offers.escalate_overdue(session, ctx.clock())
+
+
+async def close_expired(ctx: JobContext) -> int:
+    """Unserved requests whose time has come are closed and their money released."""
+    async with transaction(ctx.sessions) as session:
+        return await staff_actions.close_expired_unserved(session, ctx.clock())
 
 
 async def send_reminders(ctx: JobContext) -> int:

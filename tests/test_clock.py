@@ -125,7 +125,8 @@ async def test_jobs_have_stable_ids_and_generous_grace(runtime):
     scheduler.start(paused=True)
     try:
         found = {job.id: job for job in scheduler.get_jobs()}
-        assert set(found) == {"escalations", "reminders", "surveys", "retention", "digest"}
+        assert set(found) == {"escalations", "expired", "reminders", "surveys", "retention",
+                              "digest"}
         assert all(job.misfire_grace_time >= 3600 and job.coalesce for job in found.values())
         assert str(scheduler.timezone) == "Europe/Rome"
         assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING

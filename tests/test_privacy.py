@@ -229,7 +229,8 @@ async def test_retention_leaves_no_typed_text_in_notices_events_or_files(both_mi
     async with transaction(mini.sessions) as session:
         complaint = (await session.exec(select(Notice).where(
             Notice.kind == "coordinator.complaint"))).one()
-    assert complaint.params == {"request_id": 1, "message": ""}
+    assert complaint.params == {"request_id": 1, "message": "", "cooperative": "Cooperativa A",
+                                "operator_name": ""}
     assert complaint.status == NoticeStatus.DELIVERED  # the row stays, as sent
 
 

@@ -10,5 +10,6 @@ from handlers.steps import (  # noqa: F401
     relay,
     request,
     staff,
+    staff_actions,
     survey,
 )

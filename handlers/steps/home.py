@@ -2,6 +2,7 @@
 
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.onboarding import LANGUAGE_NAMES
+from handlers.steps.panel import say_panel_link
 from models import surveys
 from models.base import Role
 from models.people import LINK_CODE_MINUTES, create_link_code
@@ -9,8 +10,9 @@ from models.people import LINK_CODE_MINUTES, create_link_code
 MENUS = {
     Role.WORKER: ("new", "mine", "language", "link", "privacy", "help"),
     Role.OPERATOR: ("available", "my_jobs", "language", "link", "privacy", "help"),
-    Role.COORDINATOR: ("digest", "stats", "export", "unserved", "complaints", "fund",
+    Role.COORDINATOR: ("panel", "digest", "stats", "export", "unserved", "complaints", "fund",
                        "language", "link", "help"),
+    Role.CONTACT: ("panel", "language", "link", "privacy", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",
            "available": "op.available", "my_jobs": "op.mine", "unserved": "coord.unserved",
@@ -34,6 +36,9 @@ class MainMenu(Step):
     async def choose(self, turn: Turn, value: str) -> Next:
         if value == "help":
             turn.say(f"help.{turn.person.role}")
+            return Home()
+        if value == "panel":
+            await say_panel_link(turn)
             return Home()
         if value == "rate":
             survey = await surveys.open_survey_of(turn.session, turn.person.id)

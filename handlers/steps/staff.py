@@ -7,12 +7,10 @@ from sqlmodel import func, select
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
-from models import fund, jobs
-from models.base import RequestStatus, Role
+from models import fund
+from models.base import RequestStatus
 from models.tables import (
     Municipality,
-    Organisation,
-    Person,
     Service,
     ServiceRequest,
     WorkerFundUse,
@@ -28,11 +26,12 @@ async def job_label(turn: Turn, request: ServiceRequest) -> str:
             f"{service_name(service, turn.language)} · {place.name}")
 
 
-async def job_text(turn: Turn, request: ServiceRequest) -> str:
-    """A job's facts without anything personal: service, time, place, duration, subsidy."""
+async def job_text(turn: Turn, request: ServiceRequest, key: str = "job.detail") -> str:
+    """A job's facts without anything personal: service, time, place, duration, subsidy
+    (`key` "coord.request_detail" titles it as a request, for the coordinator)."""
     service = await turn.session.get(Service, request.service_id)
     place = await turn.session.get(Municipality, request.municipality_id)
-    return turn.t("job.detail", number=request.id, service=service_name(service, turn.language),
+    return turn.t(key, number=request.id, service=service_name(service, turn.language),
                   when=formatting.when(request.starts_at, turn.language), place=place.name,
                   minutes=request.duration_minutes,
                   subsidised=turn.t("yes" if request.fund_cents else "no"),
@@ -54,7 +53,10 @@ class JobList(Step):
         if not jobs:
             return Prompt(turn.t(self.empty_key))
         return Prompt(turn.t(self.title_key),
-                      tuple([Option(await job_label(turn, r), f"r{r.id}") for r in jobs]))
+                      tuple([Option(await self.label(turn, r), f"r{r.id}") for r in jobs]))
+
+    async def label(self, turn: Turn, request: ServiceRequest) -> str:
+        return await job_label(turn, request)
 
     async def choose(self, turn: Turn, value: str) -> Next:
         allowed = {r.id for r in await self.requests(turn)}
@@ -62,7 +64,7 @@ class JobList(Step):
         if request_id not in allowed:
             turn.say("mine.not_found")
             return Home()
-        turn.remember(request_id=request_id)
+        turn.remember(request_id=request_id, from_list=self.name)
         return Go(self.next_step)
 
 
@@ -86,37 +88,15 @@ class Complaints(JobList):
     empty_key, title_key = "coord.no_complaints", "coord.complaints"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
+        """The complaints still to handle first, then the handled ones; latest first."""
         query = (select(ServiceRequest).where(ServiceRequest.complaint_at.is_not(None))
-                 .order_by(ServiceRequest.complaint_at.desc()).limit(LIST_LIMIT))
+                 .order_by(ServiceRequest.complaint_handled_at.is_not(None),
+                           ServiceRequest.complaint_at.desc()).limit(LIST_LIMIT))
         return list((await turn.session.exec(query)).all())
 
-
-@step
-class CoordinatorJobView(Step):
-    """The coordinator's view of a request: its facts, and with a complaint, the relay."""
-
-    name = "staff.job"
-    help_key = "help.coordinator"
-
-    async def prompt(self, turn: Turn) -> Prompt:
-        request = await turn.session.get(ServiceRequest, turn.data.get("request_id") or 0)
-        if request is None or turn.person.role != Role.COORDINATOR:
-            return Prompt(turn.t("mine.not_found"))
-        parts = [await job_text(turn, request)]
-        if request.status == RequestStatus.UNSERVED:  # the office gets back to the worker
-            worker = await turn.session.get(Person, request.worker_id)
-            employer = await turn.session.get(Organisation, worker.organisation_id) \
-                if worker and worker.organisation_id else None
-            parts.append(turn.t("coord.unserved_worker", name=worker.first_name or "—",
-                                employer=employer.name if employer else "—"))
-        if request.complaint_at is not None:
-            parts.append(turn.t("coord.complaint", message=request.complaint or ""))
-            for message in await jobs.transcript(turn.session, request, turn.person):
-                sender = await turn.session.get(Person, message.sender_id)
-                side = "worker" if message.sender_id == request.worker_id else "operator"
-                parts.append(turn.t(f"coord.relay_{side}", name=sender.first_name or "",
-                                    message=message.text or "—"))
-        return Prompt("\n\n".join(parts))
+    async def label(self, turn: Turn, request: ServiceRequest) -> str:
+        mark = "✅" if request.complaint_handled_at else "📣"
+        return f"{mark} {await job_label(turn, request)}"
 
 
 @step
