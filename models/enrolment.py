@@ -14,7 +14,7 @@ from models.offers import NotAllowed
 from models.people import create_codes
 from models.tables import EnrolmentCode, Organisation, Person
 
-CONTACT = "contact"  # a partner's project contact ("referente"), who uses the console
+CONTACT = Role.CONTACT  # a partner's project contact ("referente"), who uses the console
 MAX_CODES = 500
 
 

@@ -13,12 +13,19 @@ from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import jobs
-from models.audit import record_change
+from models.audit import record_change, require_coordinator
 from models.base import NoticeStatus, OrgRole, RequestStatus, Role
-from models.enrolment import CONTACT
 from models.offers import NotAllowed
 from models.people import usable
-from models.tables import ChatIdentity, Notice, Offer, Organisation, Person, ServiceRequest
+from models.tables import (
+    ChangeEvent,
+    ChatIdentity,
+    Notice,
+    Offer,
+    Organisation,
+    Person,
+    ServiceRequest,
+)
 
 INACTIVE = "inactive"  # held_reason of the notices of someone switched off
 
@@ -30,7 +37,7 @@ def may_manage(actor: Person | None, person: Person, org: Organisation) -> bool:
         return False
     if actor.role == Role.COORDINATOR:
         return True
-    if actor.role != CONTACT or person.organisation_id != actor.organisation_id:
+    if actor.role != Role.CONTACT or person.organisation_id != actor.organisation_id:
         return False
     return (person.role == Role.WORKER and OrgRole.EMPLOYER in org.roles) \
         or (person.role == Role.OPERATOR and OrgRole.PROVIDER in org.roles)
@@ -54,7 +61,7 @@ async def people_for(session: AsyncSession, actor: Person, *, org_id: int | None
         Organisation, Organisation.id == Person.organisation_id).where(
         Person.erased_at.is_(None))
     if actor.role != Role.COORDINATOR:
-        if actor.role != CONTACT:
+        if actor.role != Role.CONTACT:
             raise NotAllowed(actor, "list people")
         query = query.where(Person.organisation_id == actor.organisation_id)
     if org_id is not None:
@@ -81,6 +88,20 @@ async def managed(session: AsyncSession, actor: Person, person_id: int) -> Perso
     return person
 
 
+async def _give_back_jobs(session: AsyncSession, person: Person, now: datetime) -> list[int]:
+    """An operator who stops being one: offers waiting for them close, the jobs they took
+    go back to their colleagues. Returns the jobs given back."""
+    if person.role != Role.OPERATOR:
+        return []
+    await session.exec(update(Offer).where(
+        Offer.operator_id == person.id, Offer.status == "open")
+        .values(status="closed", answered_at=now))
+    taken = (await session.exec(select(ServiceRequest).where(
+        ServiceRequest.operator_id == person.id,
+        ServiceRequest.status == RequestStatus.ASSIGNED))).all()
+    return [request.id for request in taken if await jobs.release(session, request, person, now)]
+
+
 async def deactivate(session: AsyncSession, actor: Person, person_id: int,
                      now: datetime) -> bool:
     """Switch someone off (False if they already were). See the module's docstring."""
@@ -92,17 +113,7 @@ async def deactivate(session: AsyncSession, actor: Person, person_id: int,
     if switched.rowcount != 1:
         return False
     await session.refresh(person)
-    given_back = []
-    if person.role == Role.OPERATOR:
-        await session.exec(update(Offer).where(
-            Offer.operator_id == person.id, Offer.status == "open")
-            .values(status="closed", answered_at=now))
-        taken = (await session.exec(select(ServiceRequest).where(
-            ServiceRequest.operator_id == person.id,
-            ServiceRequest.status == RequestStatus.ASSIGNED))).all()
-        for request in taken:
-            if await jobs.release(session, request, person, now):
-                given_back.append(request.id)
+    given_back = await _give_back_jobs(session, person, now)
     await session.exec(update(Notice).where(
         Notice.person_id == person.id, Notice.status == NoticeStatus.PENDING)
         .values(status=NoticeStatus.HELD, held_reason=INACTIVE, claimed_until=None))
@@ -127,3 +138,39 @@ async def reactivate(session: AsyncSession, actor: Person, person_id: int,
     await record_change(session, actor, "person", person.id, "reactivate", {"active": False},
                         {"active": True}, now)
     return True
+
+
+async def set_contact(session: AsyncSession, actor: Person, person_id: int, give: bool,
+                      now: datetime) -> bool:
+    """Give someone the contact role (the console for their organisation), or take it back
+    (they return to the role they had; an operator who becomes a contact gives their jobs
+    back to colleagues). The coordinator only; False when there was nothing to change."""
+    require_coordinator(actor, "give or take the contact role")
+    person = await session.get(Person, person_id)
+    if person is None or person.erased_at is not None or person.role == Role.COORDINATOR:
+        raise NotAllowed(actor, f"change the role of person {person_id}")
+    if give == (person.role == Role.CONTACT):
+        return False
+    before = person.role
+    if give:
+        await _give_back_jobs(session, person, now)
+        after = str(Role.CONTACT)
+    else:
+        after = await _role_before_contact(session, person)
+    person.role = after
+    session.add(person)
+    await record_change(session, actor, "person", person.id,
+                        "give_contact" if give else "take_contact", {"role": before},
+                        {"role": after}, now)
+    return True
+
+
+async def _role_before_contact(session: AsyncSession, person: Person) -> str:
+    given = (await session.exec(select(ChangeEvent).where(
+        ChangeEvent.subject == "person", ChangeEvent.subject_key == str(person.id),
+        ChangeEvent.action == "give_contact").order_by(ChangeEvent.id.desc()))).first()
+    if given is not None and given.before and given.before.get("role"):
+        return given.before["role"]
+    org = await session.get(Organisation, person.organisation_id)
+    employs = OrgRole.EMPLOYER in org.roles or OrgRole.PROVIDER not in org.roles
+    return str(Role.WORKER if employs else Role.OPERATOR)

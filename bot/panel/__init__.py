@@ -69,7 +69,7 @@ PREFIX = "/pannello"
 
 
 # the page groups, in the order of the navigation bar (a module of this package each)
-PAGE_MODULES = ["signin"]
+PAGE_MODULES = ["signin", "catalogue", "enrolment", "people", "announcements"]
 
 
 def modules() -> list:

@@ -20,6 +20,7 @@ from models.calendar import local
 from models.enrolment import CodeState
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = TEMPLATES / "enrolment.css"  # inline in a saved sheet, linked in the console
 _environment = Environment(loader=FileSystemLoader(TEMPLATES),
                            autoescape=select_autoescape(["html"]))
 
@@ -63,8 +64,10 @@ def role_label(role: str, language: str) -> str:
     return messages.text(language, f"sheet.role.{role}")
 
 
-def enrolment_sheet(codes: list[CodeState], links: Links, language: str = "it") -> str:
-    """The printable page (a whole HTML document) for these codes."""
+def enrolment_sheet(codes: list[CodeState], links: Links, language: str = "it",
+                    stylesheet: str | None = None) -> str:
+    """The printable page (a whole HTML document) for these codes; its CSS inline, or
+    linked from `stylesheet` (the console's pages allow no inline style)."""
     def t(key: str, **params) -> str:
         return messages.text(language, key, **params)
 
@@ -79,7 +82,8 @@ def enrolment_sheet(codes: list[CodeState], links: Links, language: str = "it") 
             "telegram": telegram, "telegram_qr": qr_svg(telegram) if telegram else None,
             "whatsapp": whatsapp, "whatsapp_qr": qr_svg(whatsapp) if whatsapp else None})
     return _environment.get_template("enrolment.html").render(
-        cards=cards, t=t, language=language,
+        cards=cards, t=t, language=language, stylesheet=stylesheet,
+        css=Markup(STYLESHEET.read_text(encoding="utf-8")) if stylesheet is None else "",
         missing=[t(key) for key, there in (("sheet.no_telegram", links.telegram_username),
                                            ("sheet.no_whatsapp", links.whatsapp_number))
                  if not there])
