@@ -12,7 +12,7 @@ from models import announcements
 from models.base import Role
 from models.catalog_rules import Invalid
 from models.db import transaction
-from models.tables import ChoiceToken, Notice, Organisation, Person
+from models.tables import ChoiceToken, Municipality, Notice, Organisation, Person
 from tests.support import Chatter, enrolled, make_person
 from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
@@ -179,3 +179,27 @@ async def test_a_bad_announcement_is_refused_field_by_field(runtime):
         "employers": "rules.wrong_value"}
     async with transaction(runtime.sessions) as session:
         assert await announcements.listed(session) == []
+
+
+@pytest.mark.asyncio
+async def test_an_audience_of_municipalities_counts_where_workers_last_asked(runtime):
+    boss = await make_person(runtime, "comune-crema", Role.COORDINATOR, "Carla")
+    here = await enrolled(runtime, "+393330000701", org="ali", name="Anna")
+    there = await enrolled(runtime, "+393330000702", org="iride", name="Bice")
+    for chat in (here, there):
+        await opt_in(chat)
+    ids = [await person_of(runtime, chat) for chat in (here, there)]
+    async with transaction(runtime.sessions) as session:
+        places = {m.name: m.id for m in (await session.exec(select(Municipality))).all()}
+        for person_id, place in zip(ids, ("Crema", "Soncino"), strict=True):
+            person = await session.get(Person, person_id)
+            person.last_municipality_id = places[place]
+            session.add(person)
+        row = await announcements.create(
+            session, boss, title="Sportello famiglie", body="Aperto il sabato.", link=None,
+            day=None, employer_ids=[], municipality_ids=[places["Crema"]], now=runtime.clock())
+        assert await announcements.audience_size(session, row) == (1, 1)
+        assert await announcements.send(session, boss, row.id, runtime.clock()) == 1
+        [notice] = (await session.exec(select(Notice).where(
+            Notice.kind == announcements.KIND))).all()
+    assert notice.person_id == ids[0]

@@ -4,6 +4,7 @@ reads back as the right links (rendered by Chromium, decoded by zxing-cpp), and 
 
 import csv
 import io
+import re
 import shutil
 
 import pytest
@@ -98,6 +99,11 @@ async def sheet_for(runtime, links: Links, count: int = 3) -> tuple[list[str], s
     return [row.code for row in rows], enrolment_sheet(listed, links)
 
 
+def pdf_pages(pdf: bytes) -> int:
+    assert pdf[:4] == b"%PDF"
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
 def decode(png: bytes) -> list[str]:
     return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
@@ -121,10 +127,12 @@ async def test_the_sheet_has_a_card_per_code_whose_qr_codes_read_back(runtime):
                 whatsapp = await card.locator("figure.whatsapp svg").screenshot()
                 assert decode(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
                 assert decode(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
-            await page.emulate_media(media="print")
             pdf_page = await browser.new_page()
             await pdf_page.set_content(html)
-            assert (await pdf_page.pdf(format="A4"))[:4] == b"%PDF"
+            assert pdf_pages(await pdf_page.pdf(format="A4")) == 1
+            _, seven = await sheet_for(runtime, LINKS, count=7)
+            await pdf_page.set_content(seven)  # six cards to an A4 page
+            assert pdf_pages(await pdf_page.pdf(format="A4", prefer_css_page_size=True)) == 2
         finally:
             await browser.close()
 

@@ -9,7 +9,7 @@ from models.base import NoticeStatus, RequestStatus, Role
 from models.db import transaction
 from models.enrolment import CONTACT
 from models.offers import NotAllowed
-from models.people_admin import deactivate, people_for, reactivate
+from models.people_admin import deactivate, people_for, reactivate, set_contact
 from models.tables import ChangeEvent, ChatIdentity, Notice, Person
 from tests.support import make_person
 from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
@@ -113,3 +113,28 @@ async def test_who_sees_and_manages_whom(mini):
         await act(mini, deactivate, boss, boss.id)
     async with transaction(mini.sessions) as session:
         assert (await session.get(Person, ivo)).active
+
+
+@pytest.mark.asyncio
+async def test_the_coordinator_gives_and_takes_the_contact_role(mini):
+    people = await team(mini)
+    boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
+    sara_id = await person_id(mini, people["Sara"])
+
+    async def contact(give: bool, actor=boss) -> bool:
+        async with transaction(mini.sessions) as session:
+            return await set_contact(session, actor, sara_id, give, mini.clock())
+
+    assert await contact(True) and not await contact(True)
+    async with transaction(mini.sessions) as session:
+        assert (await session.get(Person, sara_id)).role == Role.CONTACT
+    await people["Sara"].say("menu")
+    assert "🖥️ Apri il pannello" in people["Sara"].labels
+    with pytest.raises(NotAllowed):  # a contact cannot make contacts
+        sara = await make_person(mini, "coop-a", Role.CONTACT, "Altra")
+        await contact(False, sara)
+    assert await contact(False)
+    async with transaction(mini.sessions) as session:
+        assert (await session.get(Person, sara_id)).role == Role.OPERATOR  # as before
+        actions = (await session.exec(select(ChangeEvent.action).order_by(ChangeEvent.id))).all()
+    assert actions == ["give_contact", "take_contact"]
