@@ -69,7 +69,8 @@ PREFIX = "/pannello"
 
 
 # the page groups, in the order of the navigation bar (a module of this package each)
-PAGE_MODULES = ["signin", "catalogue", "enrolment", "people", "announcements"]
+PAGE_MODULES = ["signin", "dashboard", "requests", "complaints", "fund", "organisation",
+                "catalogue", "enrolment", "people", "announcements", "exports", "activity"]
 
 
 def modules() -> list:

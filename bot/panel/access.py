@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.panel import security
 from bot.panel.render import render
+from handlers.messages import catalogue
 from models.base import Role
 from models.db import transaction
 from models.panel import PanelSession, contact_kinds, current_session
@@ -128,10 +129,10 @@ def render_for(request: Request, viewer: Viewer | None, template: str, status: i
     default = request.app.state.runtime.settings.default_language
     language = language_override or (viewer.language if viewer else default)
     notice = request.query_params.get("ok")
+    known = notice is not None and f"panel.ok.{notice}" in catalogue(language)
     return render(template, language, status, viewer=viewer, nav=navigation_for(viewer),
                   path=request.url.path, csrf=viewer.csrf if viewer else "",
-                  notice=notice if notice and notice.replace("_", "").isalnum() else None,
-                  **context)
+                  notice=notice if known else None, **context)
 
 
 def signed_out(request: Request) -> Response:

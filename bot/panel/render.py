@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 
 from bot.panel.security import harden
 from handlers import formatting, reports
-from handlers.messages import text
+from handlers.messages import catalogue, text
 from models.calendar import local
 
 
@@ -39,6 +39,8 @@ def helpers(language: str) -> dict:
     return {
         "language": language,
         "t": partial(text, language),
+        "label": lambda key, fallback: text(language, key) if key in catalogue(language)
+        else fallback,
         "money": lambda cents: formatting.money(cents or 0, language),
         "day": lambda value: reports.long_date(value, language) if value else "—",
         "when": lambda value: formatting.when(value, language) if value else "—",
