@@ -69,9 +69,7 @@ async def _selected(visit: Visit):
 
 @page(*EVERYONE)
 async def sheet(visit: Visit) -> Response:
-    codes = await _selected(visit)
-    if not codes:
-        raise PanelError(404)
+    codes = await _selected(visit)  # none: the sheet says there is nothing to print
     html = enrolment_sheet(codes, Links.from_settings(visit.runtime.settings),
                            visit.language, stylesheet=f"{BASE}/foglio.css")
     return security.harden(HTMLResponse(html))
@@ -87,7 +85,9 @@ async def csv_file(visit: Visit) -> Response:
     return security.harden(response)
 
 
-async def sheet_css(request) -> Response:
+@page(*EVERYONE)
+async def sheet_css(visit: Visit) -> Response:
+    """The sheet's stylesheet (the console's pages allow no inline style)."""
     return security.harden(Response(STYLESHEET.read_text(encoding="utf-8"),
                                     media_type="text/css"))
 
