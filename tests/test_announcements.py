@@ -14,13 +14,16 @@ from models.catalog_rules import Invalid
 from models.db import transaction
 from models.tables import ChoiceToken, Municipality, Notice, Organisation, Person
 from tests.support import Chatter, enrolled, make_person
+from tests.test_whatsapp_status import callback
 from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
     ACCOUNT_SID,
     AUTH_TOKEN,
+    STATUS,
     TEMPLATE_SID,
     Phone,
     client_for,
+    post_signed,
     wire_whatsapp,
 )
 
@@ -105,8 +108,14 @@ async def test_an_announcement_reaches_only_those_who_said_yes_respecting_the_wi
                          # outside the window the default (utility) template is not used
                          ids["elena"]: ("held", "whatsapp", "whatsapp_window")}
     figures = await counts(runtime, announcement_id)
-    assert (figures.recipients, figures.sent, figures.delivered, figures.held,
-            figures.failed) == (3, 2, 1, 1, 0)
+    assert (figures.recipients, figures.sent, figures.delivered, figures.read, figures.held,
+            figures.failed) == (3, 2, 1, 0, 1, 0)
+    async with client_for(app) as client:  # Twilio reports Dario read it
+        sid = next(n.provider_message_id for n in notices if n.person_id == ids["dario"])
+        answer = await post_signed(client, STATUS, callback("read", sid=sid))
+        assert answer.status_code == 200
+    figures = await counts(runtime, announcement_id)
+    assert (figures.delivered, figures.read) == (2, 1)
     async with client_for(app) as client:  # Elena writes: the announcement goes at once
         await Phone(client, SILENT).say("menu")
     await runtime.dispatcher().run_once()
