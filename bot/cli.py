@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import select
 
-from bot import console
+from bot import console, jobs_cli
 from bot.panel import cli as panel_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=job)
 
     panel_cli.add_command(commands, with_runtime, _person)
+    jobs_cli.add_parser(commands, with_runtime)
 
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from handlers.dialogue import show_notice
 from handlers.messages import DEFAULT_LANGUAGE, text
+from handlers.notices import still_stands
 from handlers.types import File, Incoming, Reply
 from models.base import NoticeStatus
 from models.db import transaction
@@ -45,7 +47,14 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
         if identity.person_id is None:
             return 0
         person = await session.get(Person, identity.person_id)
-        notices = await unseen_console_notices(session, person.id)
+        notices = []
+        for notice in await unseen_console_notices(session, person.id):
+            if await still_stands(session, notice):
+                notices.append(notice)
+            else:  # e.g. an offer for a job cancelled meanwhile: nothing to answer
+                notice.shown_at = runtime.clock()
+                notice.status, notice.last_error = NoticeStatus.WITHDRAWN, "withdrawn"
+                session.add(notice)
         if notices:
             write(text(person.language, "console.notices", count=len(notices)))
         for notice in notices:
@@ -59,6 +68,8 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
                     write(text(person.language, "console.file_saved", path=save_file(file)))
             notice.shown_at = runtime.clock()
             session.add(notice)
+            # now that it is on screen, its numbers are what the next answer means
+            await show_notice(session, identity.id, notice.id, runtime.clock())
         return len(notices)
 
 

@@ -18,13 +18,14 @@ from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
 from handlers.matching import clean_text, fold, match_choice
+from handlers.steps import notice as notice_step
 from handlers.steps.panel import say_panel_link
 from handlers.types import Choice, Incoming, Reply
 from models.base import utcnow
 from models.db import transaction
 from models.outbox import release_held
 from models.people import CodeRace, identity_for
-from models.tables import ChoiceToken, Conversation, Notice, Person
+from models.tables import ChatIdentity, ChoiceToken, Conversation, Notice, Person
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,33 @@ class Dialogue:
         return [await _render(turn)]
 
 
+def step_for(name: str):
+    """The step a conversation is at; "notice:<id>" is the notice step with its notice."""
+    if notice_step.notice_id_of(name) is not None:
+        return STEPS[notice_step.NoticeAnswer.name]
+    return STEPS.get(name)
+
+
+async def show_notice(session: AsyncSession, identity_id: int, notice_id: int,
+                      now: datetime) -> None:
+    """A notice with choices has just appeared in a chat that numbers choices: it becomes
+    the chat's current step (the step it interrupts is the way back), so the next number
+    typed answers it and nothing the person has not seen (README: «Numbers answer what
+    you last saw»)."""
+    identity = await session.get(ChatIdentity, identity_id)
+    notice = await session.get(Notice, notice_id)
+    if identity is None or notice is None or not notice.choices \
+            or identity.person_id != notice.person_id:
+        return
+    person = await session.get(Person, identity.person_id)
+    if person is None or not person.active:
+        return
+    conversation = await _conversation_for(session, identity.id, person)
+    turn = Turn(session, identity, conversation, person, now, DialogueSettings())
+    _apply(turn, Go(notice_step.step_name(notice.id)))
+    await _render(turn)
+
+
 async def _conversation_for(session: AsyncSession, identity_id: int,
                             person: Person | None) -> Conversation:
     query = select(Conversation).where(Conversation.identity_id == identity_id)
@@ -110,7 +138,7 @@ async def _conversation_for(session: AsyncSession, identity_id: int,
 
 
 async def _interpret(turn: Turn, incoming: Incoming) -> Next:
-    current = STEPS.get(turn.conversation.step) or STEPS[HOME if turn.person else WELCOME]
+    current = step_for(turn.conversation.step) or STEPS[HOME if turn.person else WELCOME]
     if incoming.resume:
         return Stay()
     if incoming.payload is not None:
@@ -119,7 +147,10 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
             turn.say("choice.stale")
             return Stay()
         if value.startswith(NOTICE_ACTION):
-            return await run_action(turn, value.removeprefix(NOTICE_ACTION))
+            done = await run_action(turn, value.removeprefix(NOTICE_ACTION))
+            if isinstance(done, Stay) and notice_step.notice_id_of(turn.conversation.step):
+                return turn.go_back() or done  # the notice answered by its button
+            return done
         if value in NAVIGATION:
             return await _run_command(turn, current, NAVIGATION[value], "")
         return await current.choose(turn, value)
@@ -140,10 +171,6 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
             return await current.choose(turn, own[0])
     if command:
         return await _run_command(turn, current, command, argument)
-    if turn.person is not None:
-        answered = await _answer_to_notice(turn, text)
-        if answered is not None:
-            return answered
     early = await current.before_options(turn, text)
     if early is not None:
         return early
@@ -158,26 +185,6 @@ async def _interpret(turn: Turn, incoming: Incoming) -> Next:
         turn.say("input.ambiguous", options=" / ".join(offered[i]["label"] for i in found))
         return Stay()
     return await current.typed(turn, text)
-
-
-async def _answer_to_notice(turn: Turn, text: str) -> Next | None:
-    """A typed answer ("1", "accetto") to the last notice with choices that reached this
-    chat after the conversation's last turn: chats without buttons (WhatsApp, the
-    console) show a notice's choices numbered, and the notice is what the person last saw."""
-    recent = (await turn.session.exec(
-        select(Notice).where(Notice.person_id == turn.person.id,
-                             Notice.channel == turn.identity.channel,
-                             Notice.sent_at.is_not(None))
-        .order_by(Notice.sent_at.desc(), Notice.id.desc()).limit(1))).first()
-    if recent is None or not recent.choices:
-        return None
-    seen_at = max(recent.sent_at, recent.shown_at or recent.sent_at)
-    if seen_at <= turn.conversation.updated_at:
-        return None
-    found = match_choice(text, [turn.t(choice["key"]) for choice in recent.choices])
-    if len(found) != 1:
-        return None
-    return await run_action(turn, recent.choices[found[0]]["value"])
 
 
 def _command(text: str) -> tuple[str | None, str]:
@@ -251,8 +258,10 @@ async def _resolve(turn: Turn, token: str) -> str | None:
 
 
 def _navigation(turn: Turn) -> list[Option]:
-    """The way back, offered at every step past the main menu."""
-    if turn.person is None or turn.conversation.step == HOME:
+    """The way back, offered at every step past the main menu (on a notice, «indietro»
+    and «menu» are typed: its numbers are only its own choices)."""
+    if turn.person is None or turn.conversation.step == HOME \
+            or notice_step.notice_id_of(turn.conversation.step) is not None:
         return []
     options = [Option(turn.t("nav.back_label"), "__back")] if turn.conversation.back else []
     return [*options, Option(turn.t("nav.menu_label"), "__menu")]
@@ -261,7 +270,7 @@ def _navigation(turn: Turn) -> list[Option]:
 async def _render(turn: Turn) -> Reply:
     """The current step's question, with fresh tokens for its options."""
     conversation = turn.conversation
-    prompt = await STEPS[conversation.step].prompt(turn)
+    prompt = await (step_for(conversation.step) or STEPS[HOME]).prompt(turn)
     conversation.seq += 1
     await turn.session.exec(delete(ChoiceToken).where(
         ChoiceToken.conversation_id == conversation.id))

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import messages
+from handlers.matching import is_number
 from handlers.types import File
 from models.surveys import SurveyRules
 from models.tables import ChatIdentity, Conversation, Person
@@ -114,8 +115,13 @@ class Step:
         return Stay()
 
     async def typed(self, turn: Turn, text: str) -> Next:
-        """Text that matched no option. By default: ask to pick one of the options."""
-        turn.say("input.pick_option")
+        """Text that matched no option. By default: ask to pick one of the options (a
+        number outside them, or with a sign, is told which numbers there are)."""
+        offered = len(turn.conversation.choices)
+        if offered and is_number(text):
+            turn.say("input.number_range", last=offered)
+        else:
+            turn.say("input.pick_option")
         return Stay()
 
     async def before_options(self, turn: Turn, text: str) -> Next | None:

@@ -5,6 +5,14 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+SIGNED_NUMBER = re.compile(r"[-+\u2212\u2013\u2014]\s*\d+(?:[.,]\d+)?")
+
+
+def is_number(text: str) -> bool:
+    """A typed number, signed or not ("6", "-5", "+3", "2,5"): as an answer to choices it
+    is a choice's number or nothing, never words."""
+    return bool(SIGNED_NUMBER.fullmatch(text.strip()) or fold(text).replace(" ", "").isdigit())
+
 
 def fold(text: str) -> str:
     """Lower case, no accents, no punctuation, single spaces: 'Lunedì, 3!' → 'lunedi 3'."""
@@ -22,8 +30,8 @@ def clean_text(text: str) -> str:
 def match_choice(text: str, labels: Sequence[str]) -> list[int]:
     """Indexes of the labels the text selects; one index means an unambiguous match."""
     answer = fold(text)
-    if not answer or not labels:
-        return []
+    if not answer or not labels or SIGNED_NUMBER.fullmatch(text.strip()):
+        return []  # "-2", "+3": a number with a sign is never a choice's number
     if answer.isdigit():
         number = int(answer)
         return [number - 1] if 1 <= number <= len(labels) else []

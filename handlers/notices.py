@@ -13,11 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import formatting, messages
 from handlers.steps.request import service_name
 from handlers.types import Choice, File, Reply
+from models.base import RequestStatus
 from models.tables import (
     Attachment,
     ChoiceToken,
     Municipality,
     Notice,
+    Offer,
     Person,
     Service,
     ServiceRequest,
@@ -32,13 +34,13 @@ async def _request_facts(session: AsyncSession, request_id: int, language: str) 
     place = await session.get(Municipality, request.municipality_id)
     return {"number": request.id, "service": service_name(service, language),
             "when": formatting.when(request.starts_at, language), "place": place.name,
+            "address": request.address or "—",
             "minutes": request.duration_minutes,
+            "duration": formatting.duration(request.duration_minutes, language),
             "subsidised": messages.text(language, "yes" if request.fund_cents else "no")}
 
 
-async def render_notice(session: AsyncSession, notice: Notice, person: Person) -> Reply:
-    """The text (and buttons) of a notice for this person."""
-    language = person.language
+async def _params(session: AsyncSession, notice: Notice, language: str) -> dict:
     params = dict(notice.params)
     if "request_id" in params:
         params |= await _request_facts(session, params["request_id"], language)
@@ -48,6 +50,41 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
     if "starts_at" in params:
         params["when"] = formatting.when(datetime.fromisoformat(params.pop("starts_at")),
                                          language)
+    return params
+
+
+async def notice_text(session: AsyncSession, notice: Notice, language: str) -> str:
+    """The notice's sentence in `language`, without its choices."""
+    params = await _params(session, notice, language)
+    return messages.text(language, f"notice.{notice.kind}", **params)
+
+
+async def still_stands(session: AsyncSession, notice: Notice) -> bool:
+    """Whether what a notice's choices act on still stands: an offer still open (not for a
+    request cancelled, taken or whose worker was erased), a reminder's request still open.
+    A notice without choices always stands."""
+    for choice in notice.choices:
+        kind, _, rest = choice["value"].partition(":")
+        target = rest.rpartition(":")[2]
+        if not target.isdigit():
+            continue
+        if kind == "offer":
+            offer = await session.get(Offer, int(target))
+            request = await session.get(ServiceRequest, offer.request_id) if offer else None
+            if offer is None or offer.status != "open" or request is None \
+                    or request.status != RequestStatus.PENDING:
+                return False
+        if kind == "reminder":
+            request = await session.get(ServiceRequest, int(target))
+            if request is None or request.status not in RequestStatus.open():
+                return False
+    return True
+
+
+async def render_notice(session: AsyncSession, notice: Notice, person: Person) -> Reply:
+    """The text (and buttons) of a notice for this person."""
+    language = person.language
+    params = await _params(session, notice, language)
     text = messages.text(language, f"notice.{notice.kind}", **params)
     file = None
     if "attachment_id" in params:

@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from handlers import formatting
@@ -48,11 +47,8 @@ def category_name(category: str, language: str, *, emoji: bool = True) -> str:
 
 
 def duration(minutes: int, language: str) -> str:
-    """'3 h 05 min', '45 min'."""
-    hours, rest = divmod(int(minutes), 60)
-    if not hours:
-        return text(language, "report.minutes", minutes=rest)
-    return text(language, "report.hours_minutes", hours=hours, minutes=f"{rest:02d}")
+    """'3 ore', '1 ora e 5 min', '45 min' (the same as everywhere else)."""
+    return formatting.duration(minutes, language)
 
 
 def wait(delta: timedelta, language: str) -> str:
@@ -74,7 +70,7 @@ def decimal(value: float, language: str) -> str:
 
 def long_date(value: date, language: str) -> str:
     """'3 marzo 2027' / '3 March 2027'."""
-    return format_date(value, "d MMMM y", locale=formatting.LOCALES.get(language, "it_IT"))
+    return formatting.date_as(value, "d MMMM y", language)
 
 
 # --- the daily digest ---------------------------------------------------------------------
@@ -145,6 +141,8 @@ def _satisfaction_line(satisfaction: Satisfaction, language: str, key: str,
                 rate=percent(satisfaction.response_rate, language))
     if satisfaction.low_scores:
         line += " " + text(language, "report.low_scores", count=satisfaction.low_scores)
+    if satisfaction.comments:
+        line += " " + text(language, "report.survey_comments", count=satisfaction.comments)
     return line
 
 
@@ -407,6 +405,7 @@ def _csv_satisfaction(satisfaction: Satisfaction) -> Iterator[list[str]]:
     yield [section, _t("report.csv.response_rate"), "", _share(satisfaction.response_rate)]
     yield [section, _t("report.csv.average_score"), "", _number(satisfaction.average, 2)]
     yield [section, _t("report.csv.low_scores"), "", _number(satisfaction.low_scores)]
+    yield [section, _t("report.csv.survey_comments"), "", _number(satisfaction.comments)]
 
 
 def _csv_fund(fund: FundFigures | None) -> Iterator[list[str]]:

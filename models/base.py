@@ -82,3 +82,4 @@ class NoticeStatus(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # not sent: what it offered no longer stands (a cancelled job)

@@ -117,12 +117,14 @@ class Delivery:
 @dataclass(frozen=True)
 class Satisfaction:
     """Surveys sent in the window; of them, those answered (at any time up to now), their
-    average score (1-5) and how many scored 1 or 2."""
+    average score (1-5), how many scored 1 or 2, and how many came with a comment (read
+    in the web console's «Segnalazioni e questionari»)."""
 
     sent: int = 0
     answered: int = 0
     average: float | None = None
     low_scores: int = 0
+    comments: int = 0
 
     @property
     def response_rate(self) -> float | None:
@@ -424,11 +426,14 @@ async def _enrolled_rows(session: AsyncSession, before: datetime) -> list[tuple]
 
 async def _satisfaction(session: AsyncSession, window: Window) -> Satisfaction:
     low = func.sum(case((Survey.score <= 2, 1), else_=0))
-    query = (select(func.count(), func.count(Survey.answered_at), func.avg(Survey.score), low)
+    commented = func.sum(case((and_(Survey.comment.is_not(None), Survey.comment != ""), 1),
+                              else_=0))
+    query = (select(func.count(), func.count(Survey.answered_at), func.avg(Survey.score), low,
+                    commented)
              .where(Survey.sent_at >= window.start, Survey.sent_at < window.end))
-    sent, answered, average, low_scores = (await session.exec(query)).one()
+    sent, answered, average, low_scores, comments = (await session.exec(query)).one()
     return Satisfaction(sent, answered, None if average is None else float(average),
-                        low_scores or 0)
+                        low_scores or 0, comments or 0)
 
 
 async def _ledger_sums(session: AsyncSession, fund_id: int, window: Window) -> dict[str, int]:

@@ -24,6 +24,7 @@ from models.tables import Organisation, Person
 
 STAFF_ROLES = (Role.COORDINATOR, Role.CONTACT)
 TOKEN_BYTES = 32  # 256 bits: not guessable, whatever the number of attempts
+SEEN_EVERY = timedelta(minutes=1)  # how often a session's idle clock is written
 
 
 class PanelLink(SQLModel, table=True):
@@ -136,7 +137,8 @@ async def use_link(session: AsyncSession, token: str, now: datetime,
 
 async def current_session(session: AsyncSession, token: str, now: datetime,
                           rules: SessionRules) -> tuple[PanelSession, Person] | None:
-    """The live session of a cookie, its idle clock restarted; None when there is none
+    """The live session of a cookie, its idle clock restarted (written at most once a
+    minute, so it may run up to a minute early); None when there is none
     (unknown, signed out, idle too long, past its absolute limit, person deactivated)."""
     row = (await session.exec(select(PanelSession).where(
         PanelSession.token_hash == hashed(token)))).first()
@@ -146,8 +148,9 @@ async def current_session(session: AsyncSession, token: str, now: datetime,
     person = await session.get(Person, row.person_id)
     if not may_use_panel(person):
         return None
-    row.last_seen_at = now
-    session.add(row)
+    if now - row.last_seen_at >= SEEN_EVERY:  # a write per page is not needed for a
+        row.last_seen_at = now                # 30-minute clock: once a minute is enough
+        session.add(row)
     return row, person
 
 

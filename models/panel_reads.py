@@ -19,6 +19,7 @@ from models.calendar import local, to_utc
 from models.figures import CATEGORIES, GENDERS, Window
 from models.tables import (
     ChangeEvent,
+    Fund,
     LedgerEntry,
     Municipality,
     Offer,
@@ -401,31 +402,31 @@ async def reserved_by(session: AsyncSession, limit: int = 200) -> list[tuple]:
     return list((await session.exec(query)).all())
 
 
-async def fund_used_by_day(session: AsyncSession, fund_id: int, first: date,
-                           last: date) -> list[int]:
+async def fund_used_by_day(session: AsyncSession, fund: Fund, first: date, last: date,
+                           now: datetime) -> list[int]:
     """Money of the fund promised (reserved or committed) at the end of each local day
-    first..last: reservations minus releases, cumulated (a commit only turns reserved
-    money into spent money)."""
+    first..last. Worked backwards from the fund's running totals now, so only the
+    movements since `first` are read, not the whole ledger: a reservation adds to it, a
+    release takes it back, a commit only turns reserved money into spent money."""
     days = (last - first).days + 1
-    window = Window.of_days(first, last)
+    bounds = [to_utc(first + timedelta(days=n), time()) for n in range(days + 1)]
+    bounds.append(max(now, bounds[-1]) + timedelta(microseconds=1))  # …and since then
     signed = case((LedgerEntry.kind == "reserve", LedgerEntry.amount_cents),
                   (LedgerEntry.kind == "release", -LedgerEntry.amount_cents), else_=0)
-    before = (await session.exec(select(func.coalesce(func.sum(signed), 0)).where(
-        LedgerEntry.fund_id == fund_id, LedgerEntry.at < window.start))).one()
-    bounds = [to_utc(first + timedelta(days=n), time()) for n in range(days + 1)]
     sub = (select(_bucket(LedgerEntry.at, bounds).label("day"), signed.label("cents"))
            .select_from(LedgerEntry)
-           .where(LedgerEntry.fund_id == fund_id, LedgerEntry.at >= window.start,
-                  LedgerEntry.at < window.end)
+           .where(LedgerEntry.fund_id == fund.id, LedgerEntry.at >= bounds[0],
+                  LedgerEntry.at < bounds[-1])
            .subquery())
-    per_day = [0] * days
+    moved = [0] * (days + 1)  # per day, then what moved after the last day
     for day, cents in (await session.exec(select(sub.c.day, func.sum(sub.c.cents))
                                           .group_by(sub.c.day))).all():
-        per_day[day] = int(cents or 0)
-    running, used = int(before), []
-    for cents in per_day:
-        running += cents
-        used.append(running)
+        moved[day] = int(cents or 0)
+    used = [0] * days
+    running = fund.reserved_cents + fund.committed_cents - moved[days]
+    for day in range(days - 1, -1, -1):
+        used[day] = running
+        running -= moved[day]
     return used
 
 

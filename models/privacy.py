@@ -46,6 +46,7 @@ PERSONAL_PARAMS = {
     "relay.to_staff": ("sender", "message"),
     "worker.staff_cancelled": ("reason",),
     "worker.complaint_handled": ("note",),
+    "worker.reminder": (),  # its text, as sent, holds the address
 }
 # events whose reason ends with what someone typed: kept as their first words only
 TYPED_REASONS = (store.CANCELLED, "segnalazione gestita")

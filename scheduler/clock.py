@@ -8,6 +8,7 @@ clock: several may run."""
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from models.db import transaction
+from models.tables import ClockMark
 from scheduler import jobs
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,8 @@ LOCK_KEY = 7_310_402  # the advisory lock that says "this process runs the clock
 STANDBY_SECONDS = 30
 GRACE = 6 * 3600  # a job missed by up to six hours still runs (then the store catches up)
 LOST = (SQLAlchemyError, OSError)  # the database, or the link to it, went away
+HEARTBEAT = "clock_heartbeat"  # a ClockMark the running clock touches (bot/jobs_cli.py)
+HEARTBEAT_FRESH = timedelta(seconds=3 * STANDBY_SECONDS)
 LOCK = text("SELECT pg_try_advisory_lock(:key)")
 UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
@@ -88,6 +93,18 @@ async def discard(connection: AsyncConnection) -> None:
         log.warning("closing the clock's lock connection: %s", error)
 
 
+async def beat(ctx: jobs.JobContext) -> None:
+    """Say in the store that a clock runs now (real time), for `intempo jobs run`."""
+    try:
+        async with transaction(ctx.sessions) as session:
+            mark = await session.get(ClockMark, HEARTBEAT) or ClockMark(name=HEARTBEAT,
+                                                                         value="")
+            mark.value, mark.updated_at = "running", datetime.now(UTC)
+            session.add(mark)
+    except LOST as error:
+        log.warning("cannot record the clock's heartbeat: %s", error)
+
+
 def build_scheduler(ctx: jobs.JobContext, timezone: str = "Europe/Rome",
                     extra: dict[str, Callable[[jobs.JobContext], Awaitable]] | None = None
                     ) -> AsyncIOScheduler:
@@ -137,7 +154,8 @@ async def run_clock(engine: AsyncEngine, ctx: jobs.JobContext, timezone: str = "
         scheduler = build_scheduler(ctx, timezone, extra)
         scheduler.start()
         try:
-            while await leadership.still_held():  # noqa: ASYNC110 (polls the lock's link)
+            while await leadership.still_held():  # polls the lock's link
+                await beat(ctx)
                 await asyncio.sleep(standby_seconds)
             log.warning("the clock stands by until it can take the lock again")
         finally:

@@ -16,7 +16,8 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.notices import render_notice
+from handlers.dialogue import show_notice
+from handlers.notices import render_notice, still_stands
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
@@ -185,6 +186,11 @@ class Dispatcher:
                     notice.last_error = "no reachable chat for this person yet"
                     session.add(notice)
                     continue
+                if not await still_stands(session, notice):  # e.g. the job was cancelled
+                    notice.status, notice.claimed_until = NoticeStatus.WITHDRAWN, None
+                    notice.last_error = "withdrawn: what it offered no longer stands"
+                    session.add(notice)
+                    continue
                 try:
                     reply = await render_notice(session, notice, person)
                 except (KeyError, ValueError, IndexError) as error:  # a bug, not a blip
@@ -253,6 +259,11 @@ class Dispatcher:
                     identity.unreachable_at = now
                     session.add(identity)
                 await self._record_one(session, outcome, now)
+                sender = self.senders.get(outcome.identity.channel)
+                if outcome.result.ok and getattr(sender, "numbered_choices", False):
+                    # the person reads its choices as numbers: they answer it next
+                    await show_notice(session, outcome.identity.id,
+                                      outcome.delivery.notice_id, now)
 
     @staticmethod
     async def _record_one(session: AsyncSession, outcome: Outcome, now: datetime) -> None:

@@ -121,7 +121,7 @@ async def test_offer_accept_details_done(mini):
     await luca.press("Spesa")
     assert "Quanto è durato" in await luca.press("Fatto")
     assert "tra 5 e 720" in await luca.say("mille")
-    assert "segnato come svolto (75 minuti)" in await luca.say("1h15")
+    assert "segnato come svolto (1 ora e 15 min)" in await luca.say("1h15")
     request = await the_request(mini)
     assert (request.status, request.actual_minutes) == (RequestStatus.DONE, 75)
     async with transaction(mini.sessions) as session:

@@ -181,6 +181,12 @@ async def test_complaints_and_survey_comments_and_the_activity_page(data):
     page = (await data.client.get("/pannello/segnalazioni")).text
     assert "L&#39;operatore è arrivato tardi" in page and "Cooperativa A" in page
     assert f'href="/pannello/richieste/{low.request_id}"' in page
+    # the comment is counted in the digest and in the export
+    digest = plain(digest_text(await digest_of(data.runtime, THURSDAY), "it"))
+    assert "Commenti scritti: 1" in digest
+    csv = (await data.client.get("/pannello/esporta/indicatori.csv?periodo=personalizzato"
+                                 "&dal=2026-11-01&al=2026-11-30")).content.decode("utf-8-sig")
+    assert "soddisfazione;questionari con un commento;;1\r\n" in csv
     activity = (await data.client.get("/pannello/attivita")).text
     assert "Accesso al pannello" in activity and "Marta" in activity
 
@@ -200,3 +206,46 @@ async def test_an_employer_contact_sees_counts_only(data):
         for other in ("/pannello/richieste", "/pannello/cruscotto", "/pannello/segnalazioni",
                       f"/pannello/richieste/{data.requests['r1']}"):
             assert (await client.get(other)).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_the_fund_chart_is_the_ledger_cumulated(data):
+    from datetime import date, time, timedelta
+
+    from sqlmodel import select
+
+    from models.calendar import to_utc
+    from models.db import transaction
+    from models.fund import the_fund
+    from models.panel_reads import fund_used_by_day
+    from models.tables import LedgerEntry
+
+    first, last = date(2026, 11, 20), date(2026, 11, 27)
+    async with transaction(data.runtime.sessions) as session:
+        fund = await the_fund(session)
+        used = await fund_used_by_day(session, fund, first, last, data.runtime.clock())
+        entries = (await session.exec(select(LedgerEntry))).all()
+    sign = {"reserve": 1, "release": -1, "commit": 0}
+    expected = [sum(sign[e.kind] * e.amount_cents for e in entries
+                    if e.at < to_utc(first + timedelta(days=n + 1), time()))
+                for n in range((last - first).days + 1)]
+    assert used == expected and len(set(expected)) > 1
+
+
+@pytest.mark.asyncio
+async def test_pages_speak_the_persons_language(data):
+    from models.db import transaction
+    from models.tables import Person
+
+    contact = await make_person(data.runtime, "coop-a", Role.CONTACT, "Anna")
+    async with transaction(data.runtime.sessions) as session:
+        person = await session.get(Person, contact.id)
+        person.language = "en"
+        session.add(person)
+    async with client_for(data.runtime) as client:
+        await sign_in(client, await link_for(data.runtime, contact.id))
+        page = (await client.get("/pannello/richieste")).text
+        assert '<html lang="en">' in page and "Sign out" in page and "Requests" in page
+        assert "€" in page and "Esci" not in page
+        mine = (await client.get("/pannello/organizzazione")).text
+        assert "Your employees and IN...TEMPO" in mine and "Operators" in mine

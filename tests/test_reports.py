@@ -34,7 +34,7 @@ BUSY_DAY_IT = """\
 ⏳ In attesa di un operatore: 2; l'attesa più lunga è di 1 g 9 h.
 ⚠️ Senza cooperativa disponibile, ancora da svolgere: 1.
 
-✅ Servizi svolti oggi: 2, per 3 h 05 min di servizio.
+✅ Servizi svolti oggi: 2, per 3 ore e 5 min di servizio.
 
 ⭐ Soddisfazione (ultimi 30 giorni): media 2,0 su 5; questionari con risposta 1 su 2 (50%). \
 Punteggi bassi (1 o 2): 1.
@@ -119,8 +119,8 @@ def test_digest_text_shows_the_run_out_date():
     fig = digest_with(Runway(daily_cents=2_500, runs_out_on=date(2026, 12, 20),
                              since=date(2026, 10, 28)))
     italian = plain(digest_text(fig, "it"))
-    assert "⏳ In attesa di un operatore: 1; l'attesa più lunga è di 1 h 35 min." in italian
-    assert "✅ Servizi svolti oggi: 3, per 3 h 20 min di servizio." in italian
+    assert "⏳ In attesa di un operatore: 1; l'attesa più lunga è di 1 ora e 35 min." in italian
+    assert "✅ Servizi svolti oggi: 3, per 3 ore e 20 min di servizio." in italian
     assert "media 4,3 su 5; questionari con risposta 3 su 4 (75%)." in italian
     assert "Punteggi bassi" not in italian
     assert ("💶 Fondo: impegnati 12.345,50 €, prenotati 200,00 €, "
@@ -164,18 +164,18 @@ async def test_stats_text_of_november(mini, clock):
     fig = await period_of(mini, *NOVEMBER)
     italian = plain(stats_text(fig, *NOVEMBER, "it"))
     for line in [
-        "📈 Dati dal 1 novembre 2026 al 30 novembre 2026",
+        "📈 Dati dal 1° novembre 2026 al 30 novembre 2026",
         "📥 Richieste ricevute: 6",
         "• 🤝 Cura degli anziani: 2 (in attesa 1, senza cooperativa 1)",
         "📍 Comuni con più richieste: Alfa 4, Beta 1, Gamma 1.",
-        "✅ Servizi svolti: 2, per 3 h 05 min di servizio.",
-        "⏱️ Tempo liberato stimato per i lavoratori: 3 h 10 min.",
+        "✅ Servizi svolti: 2, per 3 ore e 5 min di servizio.",
+        "⏱️ Tempo liberato stimato per i lavoratori: 3 ore e 10 min.",
         "👥 Lavoratori che hanno usato il servizio: 3 su 4 iscritti (75%).",
         "• Datore: 2 su 2",
         "• Non indicato: 1 su 1",
         "⚖️ Richieste di cura fatte da uomini: 2 su 4 (50%).",
         "💶 Impegnati nel periodo: 30,00 €.",
-        "• Cooperativa A: 4 / 2 / 3 h 05 min",
+        "• Cooperativa A: 4 / 2 / 3 ore e 5 min",
         "• Cooperativa B: 1 / 0 / 0 min",
     ]:
         assert line in italian.splitlines(), line
@@ -226,9 +226,9 @@ adesione per genere;Non indicato;quota di utilizzo (%);100,0
 richieste per stato e categoria;in attesa di un operatore;Commissioni salva-tempo;0
 richieste per stato e categoria;in attesa di un operatore;Cura dei figli;1
 richieste per stato e categoria;in attesa di un operatore;Cura degli anziani;1
-richieste per stato e categoria;in attesa: nessuna cooperativa disponibile;Commissioni salva-tempo;0
-richieste per stato e categoria;in attesa: nessuna cooperativa disponibile;Cura dei figli;0
-richieste per stato e categoria;in attesa: nessuna cooperativa disponibile;Cura degli anziani;1
+richieste per stato e categoria;in attesa — nessuna cooperativa disponibile;Commissioni salva-tempo;0
+richieste per stato e categoria;in attesa — nessuna cooperativa disponibile;Cura dei figli;0
+richieste per stato e categoria;in attesa — nessuna cooperativa disponibile;Cura degli anziani;1
 richieste per stato e categoria;presa in carico;Commissioni salva-tempo;0
 richieste per stato e categoria;presa in carico;Cura dei figli;0
 richieste per stato e categoria;presa in carico;Cura degli anziani;0
@@ -283,6 +283,7 @@ soddisfazione;questionari con risposta;;1
 soddisfazione;tasso di risposta (%);;50,0
 soddisfazione;punteggio medio (1-5);;2,00
 soddisfazione;punteggi 1 o 2;;1
+soddisfazione;questionari con un commento;;0
 fondo;impegnato nel periodo (euro);Fondo di prova;30,00
 fondo;prenotato alla data di estrazione (euro);Fondo di prova;20,00
 fondo;impegnato in totale alla data di estrazione (euro);Fondo di prova;30,00
@@ -296,7 +297,7 @@ cura condivisa;lavoratori con richieste di cura;Donna;0
 cura condivisa;lavoratori con richieste di cura;Uomo;1
 cura condivisa;lavoratori con richieste di cura;Altro;0
 cura condivisa;lavoratori con richieste di cura;Non indicato;1
-cura condivisa;quota di richieste di cura fatte da uomini (%);;50,0"""
+cura condivisa;quota di richieste di cura fatte da uomini (%);;50,0"""  # noqa: E501
 
 
 @pytest.mark.asyncio

@@ -144,3 +144,16 @@ async def test_a_complaint_names_the_cooperative_and_is_handled_with_a_note(mini
     await deliver(mini, inbox)
     assert "ha preso in carico la tua segnalazione" in inbox.texts(worker)
     assert "Luca richiamerà oggi" in inbox.texts(worker)
+
+
+@pytest.mark.asyncio
+async def test_the_coordinator_has_privacy_and_data_like_everyone(mini):
+    from models.base import Role
+    from tests.support import enrolled
+
+    paola = await enrolled(mini, "+393335559999", org="employer", role=Role.COORDINATOR,
+                           name="Paola")
+    assert any("Privacy e dati" in label for label in paola.labels)
+    await paola.press("Privacy e dati")
+    assert "copia di tutti i dati" in await paola.press("Scarica i miei dati")
+    assert paola.last.file.content_type == "application/json"

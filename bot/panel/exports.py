@@ -14,7 +14,7 @@ from handlers.ledger_export import ledger_csv
 from handlers.reports import indicators_csv
 from models import panel_reads
 from models.calendar import local
-from models.figures import CATEGORIES, STATUSES, digest_figures, period_figures
+from models.figures import CATEGORIES, STATUSES, period_figures
 from models.fund import the_fund
 
 PATH = "/pannello/esporta"
@@ -58,12 +58,10 @@ async def ledger(visit: Visit) -> Response:
 @page(COORDINATOR)
 async def report(visit: Visit) -> Response:
     period = await _period(visit)
-    today = local(visit.now).date()
     figures = await period_figures(visit.db, period.first, period.last, visit.now)
-    digest = await digest_figures(visit.db, today, visit.now)
     return visit.render("report.html", fig=figures, period=period, categories=CATEGORIES,
                         statuses=STATUSES, extracted=visit.now,
-                        charts=await dashboard.period_charts(visit, period, figures, digest))
+                        charts=await dashboard.period_charts(visit, period, figures))
 
 
 ROUTES = [

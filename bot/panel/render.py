@@ -48,7 +48,9 @@ def helpers(language: str) -> dict:
         "number": lambda value, pattern="#,##0": number(value, language, pattern),
         "percent": lambda share: "—" if share is None else reports.percent(share, language),
         "duration": lambda minutes: reports.duration(minutes or 0, language),
-        "category": lambda code: reports.category_name(code, language),
+        # no emoji on the pages: a computer without an emoji font shows empty boxes
+        "category": lambda code: reports.category_name(code, language, emoji=False),
+        "plain": reports.plain_label,
         "iso": lambda value: value.isoformat() if isinstance(value, date | datetime) else "",
     }
 

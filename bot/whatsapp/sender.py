@@ -50,6 +50,7 @@ def in_window(identity: ChatIdentity, now: datetime) -> bool:
 
 class WhatsAppSender:
     channel = "whatsapp"
+    numbered_choices = True  # notices show their choices as numbers (dialogue.show_notice)
 
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str,
                  templates: WhatsAppSettings, status_callback: str | None = None,

@@ -11,7 +11,7 @@ MENUS = {
     Role.WORKER: ("new", "mine", "news", "language", "link", "privacy", "help"),
     Role.OPERATOR: ("available", "my_jobs", "language", "link", "privacy", "help"),
     Role.COORDINATOR: ("panel", "digest", "stats", "export", "unserved", "complaints", "fund",
-                       "language", "link", "help"),
+                       "language", "link", "privacy", "help"),
     Role.CONTACT: ("panel", "language", "link", "privacy", "help"),
 }
 TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.language",

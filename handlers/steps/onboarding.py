@@ -13,6 +13,7 @@ from models.people import (
     normalise_code,
     use_link_code,
 )
+from models.tables import Organisation
 
 NAME = re.compile(r"^[^\W\d_]+(?:[ '’-][^\W\d_]+)*$")
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
@@ -148,5 +149,10 @@ async def finish(turn: Turn) -> Next:
         turn.say("onboarding.code_gone")
         return Home()
     turn.person = person
-    turn.say(f"onboarding.done.{person.role}", name=person.first_name)
+    organisation = await turn.session.get(Organisation, person.organisation_id)
+    # a worker is greeted as they described themselves; otherwise a neutral wording
+    gender = {"f": "_f", "m": "_m"}.get(person.gender or "", "") \
+        if person.role == Role.WORKER else ""
+    turn.say(f"onboarding.done.{person.role}{gender}", name=person.first_name,
+             cooperative=organisation.name if organisation else "—")
     return Home()

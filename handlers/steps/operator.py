@@ -2,11 +2,13 @@
 they do with it (accept, decline, done, the worker was not there, cannot any more)."""
 
 import re
+from datetime import timedelta
 
 from sqlmodel import select
 
+from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
-from handlers.steps.staff import JobList, job_text
+from handlers.steps.staff import JobList, job_label, job_text
 from models import jobs, offers
 from models.base import RequestStatus
 from models.calendar import local
@@ -91,6 +93,45 @@ class MyJobs(JobList):
                  .order_by(ServiceRequest.starts_at))
         return list((await turn.session.exec(query)).all())
 
+    async def prompt(self, turn: Turn) -> Prompt:
+        """The jobs to do, and always the way to those done lately."""
+        shown = await super().prompt(turn)
+        return Prompt(shown.text, (*shown.options, Option(turn.t("op.done_jobs"), "done")))
+
+    async def choose(self, turn: Turn, value: str) -> Next:
+        if value == "done":
+            return Go("op.done_list")
+        return await super().choose(turn, value)
+
+
+DONE_DAYS = 30
+
+
+@step
+class DoneJobs(Step):
+    """«Svolti»: the jobs this operator did in the last 30 days, with the hours."""
+
+    name = "op.done_list"
+    help_key = "help.operator"
+
+    async def prompt(self, turn: Turn) -> Prompt:
+        since = turn.now - timedelta(days=DONE_DAYS)
+        done = (await turn.session.exec(
+            select(ServiceRequest).where(ServiceRequest.operator_id == turn.person.id,
+                                         ServiceRequest.status == RequestStatus.DONE,
+                                         ServiceRequest.done_at >= since)
+            .order_by(ServiceRequest.starts_at.desc()))).all()
+        if not done:
+            return Prompt(turn.t("op.done_none", days=DONE_DAYS))
+        lang = turn.language
+        minutes = sum(r.actual_minutes or r.duration_minutes for r in done)
+        lines = [turn.t("op.done_title", days=DONE_DAYS, count=len(done),
+                        duration=formatting.duration(minutes, lang))]
+        for request in done:
+            lines.append(f"• {await job_label(turn, request)} · "
+                         f"{formatting.duration(request.actual_minutes or 0, lang)}")
+        return Prompt("\n".join(lines))
+
 
 async def my_job(turn: Turn, action: str) -> ServiceRequest | None:
     try:
@@ -160,8 +201,10 @@ class JobDone(Step):
         request = await my_job(turn, "complete")
         planned = request.duration_minutes if request else 60
         options = sorted({max(planned - 30, 15), planned, planned + 30})
-        return Prompt(turn.t("job.done_minutes", planned=planned), tuple(
-            Option(turn.t("job.minutes", minutes=m), str(m)) for m in options))
+        lang = turn.language
+        return Prompt(turn.t("job.done_minutes", planned=formatting.duration(planned, lang)),
+                      tuple(Option(turn.t("job.minutes", duration=formatting.duration(m, lang)),
+                                   str(m)) for m in options))
 
     async def before_options(self, turn: Turn, text: str) -> Next | None:
         minutes = read_minutes(text)
@@ -188,7 +231,8 @@ class JobDone(Step):
         if not completed:
             turn.say("job.not_open")
             return Home()
-        turn.say("job.completed", number=request.id, minutes=minutes)
+        turn.say("job.completed", number=request.id,
+                 duration=formatting.duration(minutes, turn.language))
         return Home()
 
 

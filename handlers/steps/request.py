@@ -68,10 +68,11 @@ class PickService(Step):
         services = (await turn.session.exec(
             select(Service).where(Service.category == turn.data.get("category"),
                                   Service.active.is_(True)).order_by(Service.id))).all()
-        options = tuple(Option(turn.t("req.service_label", name=service_name(s, turn.language),
-                                      price=formatting.money(s.price_cents, turn.language),
-                                      minutes=s.duration_minutes), str(s.id))
-                        for s in services)
+        lang = turn.language
+        options = tuple(Option(turn.t("req.service_label", name=service_name(s, lang),
+                                      price=formatting.money(s.price_cents, lang),
+                                      duration=formatting.duration(s.duration_minutes, lang)),
+                               str(s.id)) for s in services)
         return Prompt(turn.t("req.service"), options)
 
     async def choose(self, turn: Turn, value: str) -> Next:
@@ -218,7 +219,7 @@ def day_is_open(turn: Turn, slots: Availability, day: date) -> bool:
     if (day - local(turn.now).date()).days > turn.settings.horizon_days:
         turn.say("req.day_too_far", days=turn.settings.horizon_days)
     elif is_holiday(day):
-        turn.say("req.day_holiday", day=shown)
+        turn.say("req.day_holiday", day=shown, day_capitalised=shown[:1].upper() + shown[1:])
     elif not any(day.isoweekday() in o.weekdays for o in slots.offerings):
         turn.say("req.day_not_offered", day=shown)
     elif day == local(turn.now).date():  # what is left of today is within the notice needed
@@ -331,6 +332,12 @@ class Notes(Step):
         return Go("req.summary")
 
 
+def _end(start: time, minutes: int) -> time:
+    """When a service starting at `start` and lasting `minutes` ends (same day)."""
+    total = min(start.hour * 60 + start.minute + minutes, 23 * 60 + 59)
+    return time(total // 60, total % 60)
+
+
 def draft_of(turn: Turn) -> store.Draft:
     data = turn.data
     return store.Draft(service_id=data["service_id"], municipality_id=data["municipality_id"],
@@ -352,7 +359,9 @@ class Summary(Step):
         lang = turn.language
         text = turn.t("req.summary", service=service_name(service, lang),
                       day=formatting.day(draft.day, lang),
-                      time=formatting.clock(draft.start, lang), place=place.name,
+                      time=formatting.clock(draft.start, lang),
+                      end=formatting.clock(_end(draft.start, service.duration_minutes), lang),
+                      place=place.name,
                       address=draft.address, notes=draft.notes or "—",
                       price=formatting.money(quote.price_cents, lang),
                       fund=formatting.money(quote.fund_cents, lang),

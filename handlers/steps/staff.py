@@ -33,7 +33,7 @@ async def job_text(turn: Turn, request: ServiceRequest, key: str = "job.detail")
     place = await turn.session.get(Municipality, request.municipality_id)
     return turn.t(key, number=request.id, service=service_name(service, turn.language),
                   when=formatting.when(request.starts_at, turn.language), place=place.name,
-                  minutes=request.duration_minutes,
+                  duration=formatting.duration(request.duration_minutes, turn.language),
                   subsidised=turn.t("yes" if request.fund_cents else "no"),
                   status=turn.t(f"status.{request.status}"))
 
