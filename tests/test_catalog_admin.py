@@ -77,7 +77,8 @@ async def test_an_offering_for_a_new_municipality_can_be_booked_at_once(mini):
 
 
 @pytest.mark.asyncio
-async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(mini):
+async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     worker = await make_person(mini, "employer")
     confirmed = await book(mini, worker.id, "spesa", "Alfa", MONDAY, time(9))
@@ -103,7 +104,8 @@ async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(
 
 
 @pytest.mark.asyncio
-async def test_each_bad_value_is_refused_on_its_field_in_italian(mini):
+async def test_each_bad_value_is_refused_on_its_field_in_italian(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     save_service, save_offering = catalog_admin.save_service, catalog_admin.save_offering
     reasons = await refused(mini, save_service, boss, ServiceEntry(**{**SERVICE,
@@ -137,7 +139,8 @@ async def test_each_bad_value_is_refused_on_its_field_in_italian(mini):
 
 
 @pytest.mark.asyncio
-async def test_the_fund_total_cannot_drop_below_what_is_used(mini):
+async def test_the_fund_total_cannot_drop_below_what_is_used(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     worker = await make_person(mini, "employer")
     await book(mini, worker.id, "spesa", "Alfa", MONDAY, time(9))  # reserves 10 €

@@ -44,7 +44,8 @@ async def states(runtime, actor, **where) -> dict[str, tuple[str, str | None]]:
 
 
 @pytest.mark.asyncio
-async def test_codes_issued_used_revoked_and_expired(runtime):
+async def test_codes_issued_used_revoked_and_expired(any_runtime):
+    runtime = any_runtime
     boss = await make_person(runtime, "comune-crema", Role.COORDINATOR, "Carla")
     used, revoked, spare = [row.code for row in await issue(runtime, boss, "ali")]
     chat = Chatter(runtime, "+393330000201")

@@ -27,7 +27,8 @@ async def act(runtime, operation, actor, target_id) -> bool:
 
 
 @pytest.mark.asyncio
-async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(mini):
+async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_minis):
+    mini = both_minis
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
     inbox = Inbox()
