@@ -213,3 +213,31 @@ async def test_an_audience_of_municipalities_counts_where_workers_last_asked(any
         [notice] = (await session.exec(select(Notice).where(
             Notice.kind == announcements.KIND))).all()
     assert notice.person_id == ids[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_on_telegram_only_who_said_yes_receives_it(runtime):
+    from bot.settings import Settings
+    from bot.telegram.channel import install
+    from tests.support import new_code
+    from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates
+
+    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
+                                telegram_bot_token=TOKEN)
+    api = FakeBotApi()
+    channel = install(runtime, request=api)
+    updates = Updates()
+    willing, silent = (TelegramChat(channel, api, updates, chat_id) for chat_id in (4301, 4302))
+    await willing.enrol(await new_code(runtime, "ali"), "Ada")
+    await silent.enrol(await new_code(runtime, "ali"), "Bea")
+    await willing.say("menu")
+    await willing.press("Novità e iniziative")
+    assert "ti scriverò quando ci sono nuove iniziative" in await willing.press("Sì")
+    boss = await make_person(runtime, "comune-crema", Role.COORDINATOR, "Carla")
+    await send(runtime, boss, await announce(runtime, boss, [await employer_id(runtime, "ali")]))
+    before = {chat.chat_id: len(api.messages(chat.chat_id)) for chat in (willing, silent)}
+    await runtime.dispatcher().run_once()
+    [received] = api.messages(willing.chat_id)[before[willing.chat_id]:]
+    assert received["text"].startswith("📣 Centro estivo")
+    assert api.messages(silent.chat_id)[before[silent.chat_id]:] == []
