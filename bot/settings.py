@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # rest: the webhook stores the message and answers at once, replies go through the
     # REST API (buttons and lists); twiml: the turn runs in the webhook, numbered replies
     whatsapp_reply_mode: Literal["rest", "twiml"] = "rest"
+    # the bot's @username, for the t.me links and QR codes of the enrolment sheets
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{5,32}$")
 
     panel_link_minutes: int = Field(default=10, ge=1, le=60)  # the web console's sign-in link
     panel_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)

@@ -6,9 +6,10 @@ nothing."""
 import logging
 
 from handlers.flow import Go, Home, Next, Stay, Turn
+from handlers.steps import news
 from handlers.steps.operator import answer_offer
 from handlers.steps.survey import record_score
-from models import jobs, surveys
+from models import announcements, jobs, surveys
 from models.base import RequestStatus, Role
 from models.offers import NotAllowed
 from models.requests import confirm_attendance, own_request
@@ -56,6 +57,10 @@ async def _act(turn: Turn, value: str) -> Next:
             _, _, request_id = rest.partition(":")
             turn.remember(request_id=int(request_id))
             return Go("staff.write", remember=False)
+        if kind == "news" and turn.person.role == Role.WORKER:  # the invitation's yes / no
+            await announcements.set_opt_in(turn.session, turn.person, rest == "yes", turn.now)
+            news.answer(turn, rest == "yes")
+            return Home()
         if kind == "survey":
             survey_id, _, score = rest.partition(":")
             survey = await surveys.own_survey(turn.session, int(survey_id), turn.person)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import fund, surveys
+from models import announcements, fund, surveys
 from models.base import RequestStatus, Role
 from models.lifecycle import transition
 from models.offers import NotAllowed, send_offers
@@ -57,6 +57,7 @@ async def complete(session: AsyncSession, request: ServiceRequest, operator: Per
         await queue_notice(session, person_id=request.worker_id, kind="worker.done",
                            params={"request_id": request.id}, dedupe_key=f"done:{request.id}",
                            now=now)
+        await announcements.invite_once(session, request.worker_id, now)
     return done
 
 

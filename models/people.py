@@ -79,7 +79,8 @@ async def find_valid_code(session: AsyncSession, text: str, now: datetime) -> En
     if len(code) != CODE_LENGTH:
         return None
     row = (await session.exec(select(EnrolmentCode).where(EnrolmentCode.code == code))).first()
-    if row is None or row.used_at is not None or row.expires_at <= now:
+    if row is None or row.used_at is not None or row.revoked_at is not None \
+            or row.expires_at <= now:
         return None
     return row
 
@@ -97,7 +98,8 @@ async def enrol(session: AsyncSession, identity: ChatIdentity, code: str, *, fir
     await session.flush()
     claimed = await session.exec(
         update(EnrolmentCode)
-        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
+        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None),
+               EnrolmentCode.revoked_at.is_(None))
         .values(used_at=now, used_by_person_id=person.id))
     if claimed.rowcount != 1:
         raise CodeRace()

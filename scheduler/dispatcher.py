@@ -225,6 +225,11 @@ class Dispatcher:
             deliveries = []
             for notice in await claim_due(session, now, self.batch, self.lease):
                 person = await session.get(Person, notice.person_id)
+                if person is not None and not person.active and person.erased_at is None:
+                    notice.status, notice.claimed_until = NoticeStatus.HELD, None
+                    notice.held_reason = "inactive"  # released when switched on again
+                    session.add(notice)
+                    continue
                 chats = await self._usable_chats(session, person)
                 if not chats and await self._opted_out_everywhere(session, person):
                     notice.status, notice.claimed_until = NoticeStatus.HELD, None

@@ -77,7 +77,8 @@ async def test_an_offering_for_a_new_municipality_can_be_booked_at_once(mini):
 
 
 @pytest.mark.asyncio
-async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(mini):
+async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     worker = await make_person(mini, "employer")
     confirmed = await book(mini, worker.id, "spesa", "Alfa", MONDAY, time(9))
@@ -103,7 +104,8 @@ async def test_a_new_share_and_price_reach_new_quotes_never_a_confirmed_request(
 
 
 @pytest.mark.asyncio
-async def test_each_bad_value_is_refused_on_its_field_in_italian(mini):
+async def test_each_bad_value_is_refused_on_its_field_in_italian(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     save_service, save_offering = catalog_admin.save_service, catalog_admin.save_offering
     reasons = await refused(mini, save_service, boss, ServiceEntry(**{**SERVICE,
@@ -137,7 +139,8 @@ async def test_each_bad_value_is_refused_on_its_field_in_italian(mini):
 
 
 @pytest.mark.asyncio
-async def test_the_fund_total_cannot_drop_below_what_is_used(mini):
+async def test_the_fund_total_cannot_drop_below_what_is_used(both_minis):
+    mini = both_minis
     boss = await coordinator(mini)
     worker = await make_person(mini, "employer")
     await book(mini, worker.id, "spesa", "Alfa", MONDAY, time(9))  # reserves 10 €
@@ -179,3 +182,19 @@ async def test_only_the_coordinator_changes_the_catalogue_and_pausing_is_audited
         assert (await session.get(Organisation, org.id)).roles == ["provider", "employer"]
     assert [(e.subject, e.action) for e in events] == [("offering", "pause"),
                                                        ("organisation", "create")]
+
+
+def test_every_rule_has_its_reason_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from handlers import messages
+
+    root = Path(__file__).resolve().parent.parent / "models"
+    keys = set()
+    for name in ("catalog_rules.py", "catalog_admin.py", "catalog.py"):
+        keys |= set(re.findall(r'"(rules\.[a-z_]+)"', (root / name).read_text()))
+    assert len(keys) > 20
+    for language in ("it", "en"):
+        assert keys <= set(messages.catalogue(language)), keys - set(
+            messages.catalogue(language))

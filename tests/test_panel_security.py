@@ -48,9 +48,43 @@ def test_every_page_is_guarded_and_the_matrix_is_not_empty():
     assert {audience for *_, audiences in routes for audience in audiences} == set(AUDIENCES)
 
 
+async def management_samples(runtime) -> dict[str, str]:
+    """Objects for the path parameters of the management pages (catalogue, enrolment,
+    people, announcements): an enrolment code and a worker of the organisation "employer"
+    (so only the coordinator and that organisation's contact may act on them), a draft
+    announcement."""
+    from models import announcements
+    from models.people import create_codes
+    from models.tables import EnrolmentCode
+
+    boss = await make_person(runtime, "employer", Role.COORDINATOR, "sample-boss")
+    worker = await make_person(runtime, "employer", Role.WORKER, "sample-worker")
+    async with transaction(runtime.sessions) as session:
+        [code] = await create_codes(session, "employer", Role.WORKER, 1, runtime.clock(), 30)
+        code_id = (await session.exec(select(EnrolmentCode.id).where(
+            EnrolmentCode.code == code))).one()
+        news = await announcements.create(session, boss, title="t", body="b", link=None,
+                                          day=None, employer_ids=[], municipality_ids=[],
+                                          now=runtime.clock())
+    return {"/catalogo/servizi/{code}": "/catalogo/servizi/spesa",
+            "/catalogo/organizzazioni/{code}": "/catalogo/organizzazioni/coop-a",
+            "{offering_id:int}": "1", "/catalogo/{kind}/{key}/stato":
+            "/catalogo/servizi/anziani/stato", "{code_id:int}": str(code_id),
+            "{person_id:int}": str(worker.id), "{announcement_id:int}": str(news.id)}
+
+
+def filled(path: str, request_id: int, samples: dict[str, str]) -> str:
+    """A route's path with sample objects in place of its parameters."""
+    path = path.replace("{request_id:int}", str(request_id))
+    for pattern, value in samples.items():
+        path = value if pattern == path else path.replace(pattern, value)
+    return "/pannello" + path
+
+
 @pytest_asyncio.fixture
 async def world(mini, clock):
     data = await build(mini, clock)
+    data.samples = await management_samples(mini)
     clients = {}
     for name, (org, role, _audiences) in SESSIONS.items():
         person = await make_person(mini, org, role, name)
@@ -85,12 +119,15 @@ async def test_every_route_with_every_session(world):
     for path, method, audiences in page_routes():
         if path == "/esci":
             continue  # signing out is tried last, below
-        url = "/pannello" + path.replace("{request_id:int}", str(r3))
+        url = filled(path, r3, world.samples)
         for name, client in world.clients.items():
             _org, _role, has = SESSIONS[name]
             allowed = bool(has & set(audiences))
             if "{request_id" in path and allowed and "coordinator" not in has:
                 allowed = name == "coop_b_contact"
+            if ("{code_id" in path or "{person_id" in path) and allowed \
+                    and "coordinator" not in has:  # the organisation "employer"'s own
+                allowed = name == "employer_contact"
             before = await snapshot(world.runtime)
             if method == "GET":
                 response = await client.get(url)
@@ -116,7 +153,7 @@ async def test_every_route_with_every_session(world):
 async def test_without_a_session_pages_send_to_sign_in_and_forms_are_refused(world):
     async with client_for(world.runtime) as anonymous:
         for path, method, _audiences in page_routes():
-            url = "/pannello" + path.replace("{request_id:int}", str(world.requests["r4"]))
+            url = filled(path, world.requests["r4"], world.samples)
             before = await snapshot(world.runtime)
             if method == "GET":
                 response = await anonymous.get(url)

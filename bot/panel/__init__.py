@@ -70,7 +70,7 @@ PREFIX = "/pannello"
 
 # the page groups, in the order of the navigation bar (a module of this package each)
 PAGE_MODULES = ["signin", "dashboard", "requests", "complaints", "fund", "organisation",
-                "exports", "activity"]
+                "catalogue", "enrolment", "people", "announcements", "exports", "activity"]
 
 
 def modules() -> list:

@@ -11,6 +11,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONTENT_SID = r"^HX[0-9a-fA-F]{32}$"
+# kinds Meta counts as marketing: only a template of their own, never the default one
+OWN_TEMPLATE_ONLY = frozenset({"worker.announcement"})
 
 
 def _template() -> str | None:
@@ -33,9 +35,12 @@ class WhatsAppSettings(BaseSettings):
     worker_reminder: str | None = _template()
     worker_survey: str | None = _template()
     coordinator_digest: str | None = _template()
+    # announcements (marketing category): never sent with the default template
+    worker_announcement: str | None = _template()
+    worker_news_invite: str | None = _template()
 
     def content_sid(self, kind: str) -> str | None:
         """The template for a notice kind, else the default one, else None."""
         field = kind.replace(".", "_").replace("-", "_").lower()
         own = getattr(self, field, None) if field in type(self).model_fields else None
-        return own or self.default
+        return own if kind in OWN_TEMPLATE_ONLY else own or self.default

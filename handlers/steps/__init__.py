@@ -4,6 +4,7 @@ from handlers.steps import (  # noqa: F401
     coordinator,
     home,
     mine,
+    news,
     onboarding,
     operator,
     privacy,

@@ -8,7 +8,7 @@ from models.base import Role
 from models.people import LINK_CODE_MINUTES, create_link_code
 
 MENUS = {
-    Role.WORKER: ("new", "mine", "language", "link", "privacy", "help"),
+    Role.WORKER: ("new", "mine", "news", "language", "link", "privacy", "help"),
     Role.OPERATOR: ("available", "my_jobs", "language", "link", "privacy", "help"),
     Role.COORDINATOR: ("panel", "digest", "stats", "export", "unserved", "complaints", "fund",
                        "language", "link", "privacy", "help"),
@@ -18,7 +18,7 @@ TARGETS = {"new": "req.category", "mine": "mine.list", "language": "settings.lan
            "available": "op.available", "my_jobs": "op.mine", "unserved": "coord.unserved",
            "complaints": "coord.complaints", "fund": "coord.fund", "link": "settings.link",
            "privacy": "privacy.menu", "rate": "survey.score", "digest": "coord.digest",
-           "stats": "coord.stats", "export": "coord.export"}
+           "stats": "coord.stats", "export": "coord.export", "news": "news.menu"}
 
 
 @step
