@@ -1,9 +1,12 @@
 """The web console for tests: an HTTP client on the real app, and people signed in through
 real sign-in links (asked for in the chat, or made by the store's operation)."""
 
+import os
 import re
+import shutil
 
 import httpx
+import pytest
 
 from bot.panel import security
 from bot.web import create_app
@@ -13,6 +16,10 @@ from models.panel import create_link
 from models.tables import Person
 from tests.support import Chatter, enrolled
 
+CHROMIUM = shutil.which("chromium")  # Debian's; Playwright downloads no browser here
+# browser tests run wherever Chromium is installed, and must run in CI (.ci/run installs it)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                                    reason="Debian's chromium is not installed")
 LINK = re.compile(r"(https?://\S+/pannello/accesso/([A-Za-z0-9_\-]+))")
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -5,7 +5,6 @@ reads back as the right links (rendered by Chromium, decoded by zxing-cpp), and 
 import csv
 import io
 import re
-import shutil
 
 import pytest
 import zxingcpp
@@ -19,6 +18,7 @@ from models.db import transaction
 from models.enrolment import CONTACT, codes_for, issue_codes, revoke_code
 from models.offers import NotAllowed
 from models.tables import ChangeEvent, Organisation
+from tests.panel_support import CHROMIUM, needs_chromium
 from tests.support import Chatter, make_person
 
 LINKS = Links("InTempoCremaBot", "393331234567")
@@ -109,12 +109,13 @@ def decode(png: bytes) -> list[str]:
     return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
+@needs_chromium
 @pytest.mark.asyncio
 async def test_the_sheet_has_a_card_per_code_whose_qr_codes_read_back(runtime):
     codes, html = await sheet_for(runtime, LINKS)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=["--no-sandbox"], headless=True)
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
         try:
             page = await browser.new_page(viewport={"width": 1000, "height": 1400})
             await page.set_content(html)

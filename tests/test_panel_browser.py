@@ -6,9 +6,7 @@ another cooperative's request; an employer's contact sees counts only. The scree
 in docs/ (used by the README) are taken here."""
 
 import asyncio
-import os
 import re
-import shutil
 import socket
 from datetime import time
 from pathlib import Path
@@ -27,16 +25,13 @@ from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.figures import digest_figures
 from tests.conftest import MINI
-from tests.panel_support import person_id_of, staff_chat, token_in
+from tests.panel_support import CHROMIUM, needs_chromium, person_id_of, staff_chat, token_in
 from tests.support import enrolled, plain
 from tests.test_operators import Inbox, deliver
 from tests.test_routing import THURSDAY, book
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-CHROMIUM = shutil.which("chromium")
-
-if CHROMIUM is None and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+pytestmark = needs_chromium
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ right links, and a worker enrols with one; writes and sends an announcement. A r
 form shows its reason next to the field and changes nothing."""
 
 import io
-import shutil
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,12 +22,22 @@ from models import fund
 from models.base import RequestStatus, Role
 from models.db import transaction
 from models.tables import Announcement, Offering, Service, ServiceRequest
-from tests.panel_support import client_for, csrf_of, link_for, person_id_of, sign_in, staff_chat
+from tests.panel_support import (
+    CHROMIUM,
+    client_for,
+    csrf_of,
+    link_for,
+    needs_chromium,
+    person_id_of,
+    sign_in,
+    staff_chat,
+)
 from tests.support import Chatter, enrolled
 from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
 from tests.twilio_fake import serving
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+pytestmark = needs_chromium
 
 
 @asynccontextmanager
@@ -36,7 +45,7 @@ async def browser_on(runtime):
     """The app served on loopback and a headless Chromium (Debian's, nothing downloaded)."""
     async with serving(create_app(runtime)) as url, async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=["--no-sandbox"], headless=True)
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
         try:
             yield browser, url
         finally:
