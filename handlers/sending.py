@@ -31,8 +31,9 @@ class SendResult:
 class Sender(Protocol):
     """A channel's way out. `limits` (optional) are the platform's sending limits, which
     the dispatcher keeps for every notice it hands over. A sender that can look up what it
-    sent also has `find_sent(identity, reply, since) -> SendResult | None`: the message
-    that went out for this notice since then, if any (raises when it cannot tell)."""
+    sent also has `find_sent(identity, reply, since) -> list[SendResult]`: the messages
+    that may have gone out for this notice since then, oldest first (raises when it
+    cannot tell)."""
 
     channel: str
 

@@ -106,14 +106,25 @@ async def mark_in_flight(session: AsyncSession, marks: list[tuple[int, int]],
 
 
 async def hand_back(session: AsyncSession, notice_ids: list[int]) -> None:
-    """Claimed notices a stopping dispatcher did not send: due again at once, for anyone."""
+    """Claimed notices a stopping dispatcher did not send (some marked in flight while
+    they waited for the platform's limits): due again at once, for anyone."""
     if notice_ids:
         await session.exec(update(Notice).where(Notice.id.in_(notice_ids),
                                                 Notice.status == NoticeStatus.PENDING)
-                           .values(claimed_until=None))
+                           .values(claimed_until=None, in_flight_at=None,
+                                   in_flight_chat_id=None))
 
 
 def outcome_unknown(notice: Notice) -> bool:
     """Whether the notice's last attempt was left without an outcome (counted once, at the
     claim that finds it: see `claim_due`)."""
     return notice.in_flight_at is not None
+
+
+async def message_ids_taken(session: AsyncSession, message_ids: list[str]) -> set[str]:
+    """Which of these platform message ids a notice already has."""
+    if not message_ids:
+        return set()
+    rows = await session.exec(select(Notice.provider_message_id).where(
+        Notice.provider_message_id.in_(message_ids)))
+    return set(rows.all())

@@ -38,6 +38,7 @@ from models.outbox import (
     claim_due,
     hand_back,
     mark_in_flight,
+    message_ids_taken,
     outcome_unknown,
 )
 from models.people import identities_of, usable
@@ -309,7 +310,8 @@ class Dispatcher:
         finder = getattr(sender, "find_sent", None)
         if chat is not None and finder is not None:
             try:
-                found = await finder(chat, delivery.reply, unknown.since)
+                found = await self._not_taken(
+                    await finder(chat, delivery.reply, unknown.since))
             except Exception as error:  # cannot tell now: ask again a little later
                 log.warning("notice %s: could not look up its last send: %r",
                             delivery.notice_id, error)
@@ -331,6 +333,18 @@ class Dispatcher:
             return Outcome(delivery, chat, SendResult(ok=True), [], NOT_SENT_AGAIN)
         return None  # re-sent, once
 
+    async def _not_taken(self, candidates: list[SendResult]) -> SendResult | None:
+        """The oldest of the messages found that no notice has yet (two notices with the
+        same text to the same person must not both claim one message). A person's
+        notices are settled one after the other, each recorded before the next."""
+        if not candidates:
+            return None
+        async with transaction(self.sessions) as session:
+            taken = await message_ids_taken(
+                session, [c.provider_message_id for c in candidates if c.provider_message_id])
+        free = [c for c in candidates if c.provider_message_id not in taken]
+        return free[0] if free else None
+
     async def _mark(self, marks: list[tuple[int, int]]) -> None:
         async with transaction(self.sessions) as session:
             await mark_in_flight(session, marks, self.clock())
@@ -340,17 +354,19 @@ class Dispatcher:
         """Hand the notice to the chat's sender once the channel's limits allow; when
         they allow it only after `deadline`, a "later" without sending; None when the
         dispatcher is stopping before the send starts."""
+        if self.stopping.is_set():
+            return None
+        # marked before the limiter's slot, so that no write comes between the slot and
+        # the send (the platform sees the sends spaced as the limiter spaced them)
+        await self.marks.add((delivery.notice_id, identity.id))
         limiter = self.limiters.get(identity.channel)
         if limiter is not None:
             wait = await self._acquire(limiter, identity, deadline)
             if wait is None:
-                return None
+                return None  # handed back, the mark cleared: it was not sent
             if wait:
                 return SendResult(ok=False, retry_after=wait,
                                   error=f"{identity.channel} paused for {wait:.0f} s")
-        if self.stopping.is_set():
-            return None
-        await self.marks.add((delivery.notice_id, identity.id))  # from here: in flight
         sender = self.senders[identity.channel]
         try:
             result = await sender.send(identity, delivery.reply, notice=Notice(

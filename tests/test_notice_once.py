@@ -246,3 +246,17 @@ async def test_a_check_made_too_soon_waits_for_twilios_news(runtime, clock, twil
     assert twilio.sent == [] and stored.status == "pending"
     assert stored.in_flight_at is not None  # still to be settled
     assert stored.next_attempt_at > clock.now
+
+
+async def test_a_message_another_notice_has_is_not_taken_for_a_killed_send(runtime, clock,
+                                                                           twilio, whatsapp):
+    _, first = whatsapp
+    await runtime.dispatcher().run_once()  # sent and recorded
+    second = await queue_for(runtime, "+393331234567", "whatsapp", "w2")  # the same text
+    await kill_a_whatsapp_send(runtime, clock, after=False)  # never reached Twilio
+    clock.advance(minutes=3)
+    await runtime.dispatcher().run_once()
+    assert len(twilio.sent) == 2  # the lookup found the first's message: not the second's
+    stored = await notices(runtime)
+    assert {stored[first].provider_message_id, stored[second].provider_message_id} == \
+        {r.sid for r in twilio.sent}

@@ -155,25 +155,27 @@ class WhatsAppSender:
         return f"{self.status_callback}?{NOTICE_PARAMETER}={notice.id}"
 
     async def find_sent(self, identity: ChatIdentity, reply: Reply,
-                        since: datetime) -> SendResult | None:
-        """The message this notice became, if Twilio has one to this number created since
-        `since` (less a minute for clocks apart) whose text starts as the notice's does —
-        a template carries the text as its variable. None if there is none; raises when
-        Twilio cannot be asked."""
+                        since: datetime) -> list[SendResult]:
+        """The messages this notice may have become, oldest first: Twilio's messages to
+        this number created since `since` (less a minute for clocks apart) whose text
+        starts as the notice's does (a template carries the text as its variable). The
+        dispatcher leaves out those another notice already has. Raises when Twilio cannot
+        be asked."""
         probe = " ".join(reply.text.split())[:LOOKUP_PROBE]
         messages = await self.client.messages.list_async(
             to=whatsapp_address(identity.external_id), from_=self.from_address,
             limit=LOOKUP_LIMIT)
-        for message in messages:
+        found = []
+        for message in reversed(messages):  # Twilio lists the newest first
             created = message.date_created
             if created is not None and created < since - LOOKUP_SLACK:
                 continue
             if str(message.status) in GONE_WRONG:
                 continue
             if probe and probe in " ".join((message.body or "").split()):
-                return SendResult(ok=True, status=NoticeStatus.SENT,
-                                  provider_message_id=message.sid)
-        return None
+                found.append(SendResult(ok=True, status=NoticeStatus.SENT,
+                                        provider_message_id=message.sid))
+        return found
 
     async def _create(self, external_id: str, fields: dict,
                       notice: Notice | None = None) -> str:
