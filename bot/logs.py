@@ -106,10 +106,11 @@ def configure(settings, stream=None) -> logging.Handler:
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        # a uvicorn started earlier with its own log config gave these their own handlers
-        # and stopped them propagating: every line goes through the scrubbing handler
+        # a uvicorn configured earlier in this process (its log config, its log level)
+        # gave these their own handlers and level: every line goes through ours instead
         uvicorn_logger = logging.getLogger(name)
         for old in list(uvicorn_logger.handlers):
             uvicorn_logger.removeHandler(old)
-        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
+        uvicorn_logger.propagate, uvicorn_logger.disabled = True, False
     return handler

@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import event
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on the metadata)
@@ -21,8 +22,18 @@ def _run(connection) -> None:
         context.run_migrations()
 
 
+def _foreign_keys_off(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
 async def _run_async() -> None:
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    if engine.dialect.name == "sqlite":
+        # SQLite's batch migrations copy a table and drop the old one: with foreign keys
+        # enforced, dropping a table other rows point at (person) fails once there is data
+        event.listen(engine.sync_engine, "connect", _foreign_keys_off)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
