@@ -163,3 +163,29 @@ async def pg_mini(postgres_url, clock):
 def both_minis(request):
     """The tiny alliance on SQLite and on PostgreSQL in turn."""
     return request.getfixturevalue(request.param)
+
+
+
+async def _served_twilio(content: bool):
+    from tests.twilio_fake import FakeTwilio, serving
+    from tests.whatsapp_support import ACCOUNT_SID, AUTH_TOKEN
+
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=content)
+    async with serving(fake.app()) as url:
+        fake.base_url = url
+        yield fake
+
+
+@pytest_asyncio.fixture
+async def twilio():
+    """The fake Twilio's Messages API served on loopback (no Content API: replies with
+    choices go as numbered text)."""
+    async for fake in _served_twilio(content=False):
+        yield fake
+
+
+@pytest_asyncio.fixture
+async def twilio_with_content():
+    """The fake Twilio with the Content API too (buttons and lists)."""
+    async for fake in _served_twilio(content=True):
+        yield fake

@@ -4,7 +4,6 @@ only with the announcement's own template, else held until the person writes), c
 per announcement; the opt-in in the chat, asked once after a first completed request."""
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 
 from bot.whatsapp.settings import WhatsAppSettings
@@ -15,10 +14,7 @@ from models.db import transaction
 from models.tables import ChoiceToken, Municipality, Notice, Organisation, Person
 from tests.support import Chatter, enrolled, make_person
 from tests.test_whatsapp_status import callback
-from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
     STATUS,
     TEMPLATE_SID,
     Phone,
@@ -32,12 +28,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:Depreca
 RECENT, SILENT = "+393401110001", "+393401110002"
 
 
-@pytest_asyncio.fixture
-async def twilio():
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    async with serving(fake.app()) as url:
-        fake.base_url = url
-        yield fake
 
 
 async def opt_in(chat: Chatter) -> str:

@@ -17,10 +17,8 @@ from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import NOT_SENT_AGAIN, Dispatcher
 from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
     STATUS,
     client_for,
     post_signed,
@@ -163,12 +161,6 @@ async def test_after_a_graceful_stop_nothing_is_unknown(runtime, clock):
     assert (stored.status, stored.unknown_outcomes, stored.in_flight_at) == ("sent", 0, None)
 
 
-@pytest_asyncio.fixture
-async def twilio():
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    async with serving(fake.app()) as url:
-        fake.base_url = url
-        yield fake
 
 
 @pytest_asyncio.fixture

@@ -19,10 +19,8 @@ from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ServiceRequest
 from tests.prism_support import prism_url  # noqa: F401  (a fixture)
 from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
     FROM,
     PUBLIC,
     TEMPLATE_SID,
@@ -44,12 +42,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:Depreca
               pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
 
 
-@pytest_asyncio.fixture
-async def twilio():
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    async with serving(fake.app()) as url:
-        fake.base_url = url
-        yield fake
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,6 @@ import json
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 
 from bot.settings import Settings
 from bot.whatsapp import templates
@@ -21,20 +20,22 @@ from handlers.types import Choice, Reply
 from models.tables import ChatIdentity, Notice
 from tests.prism_support import prism_content_url  # noqa: F401  (a fixture)
 from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import ACCOUNT_SID, AUTH_TOKEN, TEMPLATE_SID, wire_whatsapp
+from tests.whatsapp_support import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TEMPLATE_SID,
+    TWILIO_CLIENT_WARNINGS,
+    wire_whatsapp,
+)
 
 GIULIA = "+393331234567"
 ALL = len(templates.catalogue())
-pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
+pytestmark = TWILIO_CLIENT_WARNINGS
 
 
-@pytest_asyncio.fixture
-async def twilio():
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=True)
-    async with serving(fake.app()) as url:
-        fake.base_url = url
-        yield fake
+@pytest.fixture
+def twilio(twilio_with_content):
+    return twilio_with_content
 
 
 def sender_for(runtime, url: str, approved: WhatsAppSettings | None = None) -> WhatsAppSender:

@@ -7,7 +7,6 @@ restart; on PostgreSQL, two processes looking for it take it once."""
 import asyncio
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 
 from bot.runtime import start_runtime
@@ -17,10 +16,8 @@ from models.db import transaction
 from models.tables import ProcessedUpdate, ServiceRequest
 from models.whatsapp_inbox import WhatsAppInbound, claim_next
 from tests.support import new_code
-from tests.twilio_fake import FakeTwilio, serving
 from tests.whatsapp_support import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
+    TWILIO_CLIENT_WARNINGS,
     WEBHOOK,
     TappingPhone,
     client_for,
@@ -32,16 +29,12 @@ from tests.whatsapp_support import (
 )
 
 GIULIA = "+393331234567"
-pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
+pytestmark = TWILIO_CLIENT_WARNINGS
 
 
-@pytest_asyncio.fixture
-async def twilio():
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=True)
-    async with serving(fake.app()) as url:
-        fake.base_url = url
-        yield fake
+@pytest.fixture
+def twilio(twilio_with_content):
+    return twilio_with_content
 
 
 def rest_app(runtime, twilio):

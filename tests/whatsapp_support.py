@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 import httpx
+import pytest
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
@@ -185,3 +186,10 @@ class TappingPhone:
                                   ButtonPayload=token)
         return await self.say(title, MessageType="interactive", ListId=token,
                               ListTitle=title)
+
+
+# twilio 9's async client warns about its own use of aiohttp's BasicAuth
+TWILIO_CLIENT_WARNINGS = [
+    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
+
