@@ -40,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -549,11 +550,25 @@ async def run_sqlite(args) -> None:
                args.plans)
 
 
-async def run_postgres(args) -> None:
+@dataclass
+class ScratchDatabase:
+    """A PostgreSQL database made for one benchmark run: its server's version, its asyncpg
+    DSN and its SQLAlchemy URL."""
+
+    version: str
+    dsn: str
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(revision: str) -> AsyncIterator[ScratchDatabase | None]:
+    """A new database on the server at PG_ADMIN, migrated to `revision`, dropped afterwards;
+    None (and a line saying so) when the server does not answer."""
     try:
         admin = await asyncpg.connect(PG_ADMIN, timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         print(f"\nPostgreSQL skipped: {PG_ADMIN} does not answer ({error})")
+        yield None
         return
     name = f"intempo_bench_{uuid.uuid4().hex[:10]}"
     version = await admin.fetchval("SHOW server_version")
@@ -561,7 +576,18 @@ async def run_postgres(args) -> None:
     dsn = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     try:
-        await asyncio.to_thread(migrate.upgrade, url, args.revision)
+        await asyncio.to_thread(migrate.upgrade, url, revision)
+        yield ScratchDatabase(version, dsn, url)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def run_postgres(args) -> None:
+    async with scratch_postgres(args.revision) as database:
+        if database is None:
+            return
+        version, dsn, url = database.version, database.dsn, database.url
         catalogue = await prepare(url)
         started = time.perf_counter()
         year = YearBuilder(catalogue, args.requests, args.workers).build()
@@ -573,9 +599,6 @@ async def run_postgres(args) -> None:
         timings = await time_cases(url, args.runs)
         plans = await capture_statements(url) if args.plans != "none" else {}
         report(f"PostgreSQL {version}", loaded, year, timings, plans, args.plans)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:

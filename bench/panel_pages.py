@@ -23,23 +23,21 @@ import asyncio
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from digest_queries import (  # noqa: E402
     NOW,
-    PG_ADMIN,
     TODAY,
     YearBuilder,
     check_columns,
     load_postgres,
     prepare,
+    scratch_postgres,
 )
 from sqlmodel import select  # noqa: E402
 
@@ -47,7 +45,7 @@ from bot.panel import security  # noqa: E402
 from bot.runtime import start_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_app  # noqa: E402
-from models import migrate, panel_reads  # noqa: E402
+from models import panel_reads  # noqa: E402
 from models.db import transaction  # noqa: E402
 from models.figures import digest_figures  # noqa: E402
 from models.panel import create_link, use_link  # noqa: E402
@@ -103,18 +101,10 @@ async def filters(runtime) -> dict[str, str]:
 
 
 async def run(args) -> None:
-    try:
-        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        print(f"PostgreSQL skipped: {PG_ADMIN} does not answer ({error})")
-        return
-    name = f"intempo_bench_{uuid.uuid4().hex[:10]}"
-    version = await admin.fetchval("SHOW server_version")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        await asyncio.to_thread(migrate.upgrade, url, "heads")
+    async with scratch_postgres("heads") as database:
+        if database is None:
+            return
+        version, dsn, url = database.version, database.dsn, database.url
         catalogue = await prepare(url)
         started = time.perf_counter()
         year = YearBuilder(catalogue, args.requests, args.workers).build()
@@ -128,9 +118,6 @@ async def run(args) -> None:
             await measure(runtime, args.runs)
         finally:
             await runtime.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def measure(runtime, runs: int) -> None:
