@@ -92,6 +92,16 @@ async def release(session: AsyncSession, request: ServiceRequest, operator: Pers
     return released
 
 
+async def done_since(session: AsyncSession, operator: Person,
+                     since: datetime) -> list[ServiceRequest]:
+    """The operator's jobs done since `since`, the latest first («Svolti»)."""
+    return list((await session.exec(
+        select(ServiceRequest).where(ServiceRequest.operator_id == operator.id,
+                                     ServiceRequest.status == RequestStatus.DONE,
+                                     ServiceRequest.done_at >= since)
+        .order_by(ServiceRequest.starts_at.desc()))).all())
+
+
 def other_party(request: ServiceRequest, person: Person) -> int:
     """Who a relay message from `person` goes to, if they may write on this job."""
     if person.id == request.worker_id and request.operator_id:

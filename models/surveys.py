@@ -71,6 +71,11 @@ async def _ask(session: AsyncSession, survey: Survey, kind: str, now: datetime) 
     session.add(survey)
 
 
+async def survey_of_request(session: AsyncSession, request_id: int) -> Survey | None:
+    """The survey a request's worker was asked, if any."""
+    return (await session.exec(select(Survey).where(Survey.request_id == request_id))).first()
+
+
 async def open_survey_of(session: AsyncSession, worker_id: int) -> Survey | None:
     """The oldest survey waiting for this worker's answer."""
     return (await session.exec(select(Survey).where(

@@ -116,11 +116,7 @@ class DoneJobs(Step):
 
     async def prompt(self, turn: Turn) -> Prompt:
         since = turn.now - timedelta(days=DONE_DAYS)
-        done = (await turn.session.exec(
-            select(ServiceRequest).where(ServiceRequest.operator_id == turn.person.id,
-                                         ServiceRequest.status == RequestStatus.DONE,
-                                         ServiceRequest.done_at >= since)
-            .order_by(ServiceRequest.starts_at.desc()))).all()
+        done = await jobs.done_since(turn.session, turn.person, since)
         if not done:
             return Prompt(turn.t("op.done_none", days=DONE_DAYS))
         lang = turn.language

@@ -4,15 +4,14 @@ mark a complaint handled with a note. Every action is an operation of
 models/staff_actions.py (the web console calls the same ones); the worker's answer to a
 message of the coordinator is here too."""
 
-from sqlmodel import select
 
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.steps.staff import job_text
-from models import jobs, staff_actions
+from models import jobs, staff_actions, surveys
 from models.base import RequestStatus, Role
 from models.offers import NotAllowed
-from models.tables import Organisation, Person, RelayMessage, ServiceRequest, Survey
+from models.tables import Organisation, Person, RelayMessage, ServiceRequest
 
 LISTS = ("coord.unserved", "coord.complaints")
 
@@ -81,8 +80,7 @@ class CoordinatorJobView(Step):
                     "coord.complaint_handled", name=(staff.first_name if staff else "") or "—",
                     when=formatting.when(request.complaint_handled_at, turn.language),
                     note=request.complaint_note or "—"))
-        survey = (await turn.session.exec(select(Survey).where(
-            Survey.request_id == request.id))).first()
+        survey = await surveys.survey_of_request(turn.session, request.id)
         if survey is not None and survey.score is not None:
             parts.append(turn.t("coord.survey", score=survey.score,
                                 comment=survey.comment or "—"))
