@@ -6,11 +6,11 @@ can handle any message, and a crash before the commit leaves everything as it wa
 import logging
 import re
 import secrets
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
@@ -18,15 +18,18 @@ from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
 from handlers.inbound import Chat, handle_once
+from handlers.language import from_hint, language_for
 from handlers.matching import fold, match_choice
+from handlers.messages import LANGUAGES
+from handlers.messages import text as catalogue_text
 from handlers.steps import notice as notice_step
 from handlers.steps.panel import say_panel_link
-from handlers.types import Choice, Incoming, Reply
+from handlers.types import Choice, Incoming, Kind, Reply
 from handlers.untrusted import clean_text
+from models import chat_state
 from models.base import utcnow
 from models.outbox import release_held
-from models.people import identity_for
-from models.tables import ChatIdentity, ChoiceToken, Conversation, Notice, Person
+from models.tables import Conversation, Notice
 
 log = logging.getLogger(__name__)
 
@@ -60,37 +63,69 @@ class Dialogue:
         self.settings = settings or DialogueSettings()
         self.clock = clock
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """One message with no platform id to record (the console, tests)."""
+    async def handle(self, incoming: Incoming, key: str | None = None) -> list[Reply]:
+        """One message whose replies the caller shows at once (the console, tests): handled
+        through the one way in, under `key` (a fresh line id when none is given)."""
         chat = Chat(incoming.channel, incoming.external_id, incoming.language_hint)
-        replies = await handle_once(self.sessions, chat, None,
+        handled = await handle_once(self.sessions, chat, key or uuid.uuid4().hex,
                                     lambda session: self.handle_in(session, incoming),
-                                    self.clock)
-        return replies or []
+                                    self.clock, handed_over=True)
+        return handled.replies if handled else []
 
     @metrics.timed_turn
     async def handle_in(self, session: AsyncSession, incoming: Incoming) -> list[Reply]:
-        """Handle inside the caller's transaction (channels that dedupe updates use this)."""
+        """Handle inside the caller's transaction (handlers.inbound.handle_once)."""
         now = self.clock()
-        identity = await identity_for(session, incoming.channel, incoming.external_id,
-                                      lock=True)
-        identity.last_inbound_at, identity.unreachable_at = now, None
-        session.add(identity)
-        person = await session.get(Person, identity.person_id) if identity.person_id else None
-        if person is not None and not person.active:
-            person = None
-        if person is not None:
-            await release_held(session, person.id, now)
-        conversation = await _conversation_for(session, identity.id, person)
-        turn = Turn(session, identity, conversation, person, now, self.settings)
+        if incoming.kind == Kind.ELSEWHERE or incoming.external_id is None:
+            # a group or a channel: one sentence, and no chat of the bot's is touched
+            language = await language_for(session, incoming.channel, incoming.external_id,
+                                          incoming.language_hint)
+            return [Reply(catalogue_text(language, "channel.private_only"))]
+        state = await chat_state.load_chat(session, incoming.channel, incoming.external_id,
+                                           first_step=WELCOME,
+                                           create=incoming.kind != Kind.NOT_TEXT)
+        if state is None:  # not text, from a chat never seen: only the sentence
+            return [Reply(catalogue_text(from_hint(incoming.language_hint),
+                                         "channel.text_only"))]
+        person = state.person if state.person is not None and state.person.active else None
+        if incoming.kind == Kind.OPT_OUT:
+            chat_state.opt_out(state.identity, now)
+            return [Reply(_sentence(state, incoming, "channel.opted_out"))]
+        if incoming.kind == Kind.OPT_IN and chat_state.opt_in(state.identity):
+            # only the confirmation: a request being written stays where it was
+            await _wrote(session, state, person, now)
+            return [Reply(_sentence(state, incoming, "channel.opted_in"))]
+        await _wrote(session, state, person, now)
+        if incoming.kind == Kind.NOT_TEXT:
+            return [Reply(_sentence(state, incoming, "channel.text_only"))]
+        conversation = _reset_if_not_enrolled(state.conversation, person)
+        turn = Turn(session, state.identity, conversation, person, now, self.settings)
         if person is None and "language" not in turn.data and incoming.language_hint:
-            turn.remember(language="en" if incoming.language_hint.startswith("en") else "it")
+            turn.remember(language=from_hint(incoming.language_hint))
         next_step = await _interpret(turn, incoming)
         if turn.person is not None and turn.person.erased_at is not None:
             # the person has just been erased: nothing of this chat is kept, not even a step
             return [Reply("\n\n".join(turn.said))]
         _apply(turn, next_step)
-        return [await _render(turn)]
+        reply = await _render(turn)
+        await chat_state.save_conversation(session, state)
+        return [reply]
+
+
+async def _wrote(session: AsyncSession, state: chat_state.ChatState, person, now) -> None:
+    """The chat wrote: it is reachable again, and notices held for the person are due."""
+    chat_state.note_inbound(state.identity, now)
+    if person is not None and state.has_held_notices:
+        await release_held(session, person.id, now)
+
+
+def _sentence(state: chat_state.ChatState, incoming: Incoming, key: str) -> str:
+    """A catalogue sentence in the chat's language (handlers.language's rule, on the state
+    already read)."""
+    chosen = state.person.language if state.person is not None \
+        else state.conversation.data.get("language")
+    return catalogue_text(chosen if chosen in LANGUAGES else from_hint(incoming.language_hint),
+                          key)
 
 
 def step_for(name: str):
@@ -106,29 +141,23 @@ async def show_notice(session: AsyncSession, identity_id: int, notice_id: int,
     the chat's current step (the step it interrupts is the way back), so the next number
     typed answers it and nothing the person has not seen (README: «Numbers answer what
     you last saw»)."""
-    identity = await session.get(ChatIdentity, identity_id)
     notice = await session.get(Notice, notice_id)
-    if identity is None or notice is None or not notice.choices \
-            or identity.person_id != notice.person_id:
+    state = await chat_state.load_chat_by_id(session, identity_id, first_step=HOME)
+    if state is None or notice is None or not notice.choices \
+            or state.identity.person_id != notice.person_id:
         return
-    person = await session.get(Person, identity.person_id)
+    person = state.person
     if person is None or not person.active:
         return
-    conversation = await _conversation_for(session, identity.id, person)
-    turn = Turn(session, identity, conversation, person, now, DialogueSettings())
+    turn = Turn(session, state.identity, state.conversation, person, now, DialogueSettings())
     _apply(turn, Go(notice_step.step_name(notice.id)))
     await _render(turn)
+    await chat_state.save_conversation(session, state)
 
 
-async def _conversation_for(session: AsyncSession, identity_id: int,
-                            person: Person | None) -> Conversation:
-    query = select(Conversation).where(Conversation.identity_id == identity_id)
-    conversation = (await session.exec(query)).first()
-    if conversation is None:
-        conversation = Conversation(identity_id=identity_id, step=HOME if person else WELCOME)
-        session.add(conversation)
-        await session.flush()
-    elif person is None and not conversation.step.startswith("onboarding") \
+def _reset_if_not_enrolled(conversation: Conversation, person) -> Conversation:
+    """A chat with no (active) person can only be enrolling."""
+    if person is None and not conversation.step.startswith("onboarding") \
             and conversation.step != WELCOME:
         conversation.step, conversation.back = WELCOME, []
     return conversation
@@ -237,21 +266,21 @@ def _apply(turn: Turn, next_step: Next) -> None:
         conversation.step = HOME if turn.person else WELCOME
         conversation.back, conversation.data = [], language
     conversation.updated_at = turn.now
-    turn.session.add(conversation)
 
 
 async def _resolve(turn: Turn, token: str) -> str | None:
-    """The value of a pressed choice, if it belongs to this chat's current step or to a
-    notice sent to this person (then prefixed with NOTICE_ACTION)."""
-    row = await turn.session.get(ChoiceToken, token[:16])
-    if row is not None and row.conversation_id is None and turn.person is not None \
-            and row.person_id == turn.person.id:
-        return NOTICE_ACTION + row.value
-    if row is None or row.conversation_id != turn.conversation.id \
-            or row.seq != turn.conversation.seq:
-        log.info("stale or foreign choice token from identity %s", turn.identity.id)
-        return None
-    return row.value
+    """The value of a pressed choice, if it is one the chat's current step offers (kept in
+    the conversation row) or one of a notice sent to this person (then prefixed with
+    NOTICE_ACTION; those tokens are rows, looked up only when the step's are not it)."""
+    for offered in turn.conversation.choices:
+        if offered.get("token") == token:
+            return offered["value"]
+    if turn.person is not None:
+        value = await chat_state.notice_token_value(turn.session, token[:16], turn.person.id)
+        if value is not None:
+            return NOTICE_ACTION + value
+    log.info("stale or foreign choice token from identity %s", turn.identity.id)
+    return None
 
 
 def _navigation(turn: Turn) -> list[Option]:
@@ -269,16 +298,10 @@ async def _render(turn: Turn) -> Reply:
     conversation = turn.conversation
     prompt = await (step_for(conversation.step) or STEPS[HOME]).prompt(turn)
     conversation.seq += 1
-    await turn.session.exec(delete(ChoiceToken).where(
-        ChoiceToken.conversation_id == conversation.id))
-    offered = []
-    for option in (*prompt.options, *_navigation(turn)):
-        token = secrets.token_urlsafe(6)
-        turn.session.add(ChoiceToken(token=token, conversation_id=conversation.id,
-                                     seq=conversation.seq, value=option.value, created_at=turn.now))
-        offered.append({"label": option.label, "value": option.value, "token": token})
+    offered = [{"label": option.label, "value": option.value,
+                "token": secrets.token_urlsafe(6)}
+               for option in (*prompt.options, *_navigation(turn))]
     conversation.choices = offered
-    turn.session.add(conversation)
     text = "\n\n".join([*turn.said, prompt.text])
     hint = turn.t("input.hint") if offered and prompt.hint else None
     file = turn.files[0] if turn.files else None

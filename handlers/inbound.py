@@ -1,12 +1,20 @@
-"""Every channel's way in for one update: its key recorded and its work done in one
-transaction, done again after a lost race, and never a crash.
+"""The one way in: every channel's update is handled here, once, with its replies queued in
+the transaction that records it.
+
+`handle_once` runs the turn, then records the update's key (a Telegram update id, a Twilio
+MessageSid, a console line id) together with the replies the turn gave, in the same
+transaction: the effect, the mark that it happened and what to answer commit together or
+not at all. The channel then delivers the replies at once and marks them delivered
+(`mark_delivered`); replies whose delivery never completed (the process stopped) are sent
+by the dispatcher (scheduler/replies.py), and a redelivered update gets them instead of a
+second effect or silence.
 
 A concurrent message can win a race (the same enrolment code, the same first contact):
 the transaction rolls back, so doing the work again sees the winner's effect. Anything
-unexpected is logged with the update's key; the key is then recorded on its own, so a
-redelivery does not fail again (and block the chat behind it), and the person gets an
-apology in their language. Only a database that cannot be used just now lets the error
-through, so that the platform delivers the update again later."""
+unexpected is logged with the update's key; the key is then recorded with an apology in
+the person's language, so a redelivery does not fail again (and block the chat behind
+it). Only a database that cannot be used just now lets the error through, so that the
+platform delivers the update again later."""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,13 +27,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.language import from_hint, language_for
 from handlers.messages import text
-from handlers.types import Reply
+from handlers.types import File, Reply, reply_as_json, reply_from_json
+from models import inbound as store
+from models.chat_state import ConversationMoved
 from models.db import is_transient, transaction
-from models.inbound import record_update
 from models.people import CodeRace
 
 log = logging.getLogger(__name__)
-ATTEMPTS = 3
+ATTEMPTS = 3  # a race lost on a unique row (an enrolment code, a first contact)
+# A turn that read its chat just before a concurrent turn of the same chat committed is
+# done again; every retry follows someone's commit, so a burst of N deliveries of one
+# chat needs at most N attempts
+MOVED_ATTEMPTS = 10
 APOLOGY = "error.apology"
 
 Work = Callable[[AsyncSession], Awaitable[list[Reply]]]
@@ -40,24 +53,52 @@ class Chat:
     language_hint: str | None = None
 
 
-async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat,
-                      key: str | None, work: Work,
-                      clock: Callable[[], datetime]) -> list[Reply] | None:
-    """The replies `work` gives in the transaction that records `key` (None: nothing to
-    record, e.g. a console line); None when `key` was recorded before (a redelivery)."""
+@dataclass(frozen=True)
+class Handled:
+    """The replies to deliver for an update. `again`: the update came before and these are
+    the replies its turn gave then (never delivered, or handed back to a platform that
+    asks again because it did not get them)."""
+
+    replies: list[Reply]
+    again: bool = False
+
+
+class _Redelivery(Exception):
+    """The update's key was recorded before: the work just done is rolled back."""
+
+
+async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat, key: str,
+                      work: Work, clock: Callable[[], datetime], *,
+                      handed_over: bool = False) -> Handled | None:
+    """Run `work` and record `key` with its replies in one transaction. None: the update
+    came before and its replies were delivered (nothing to do). `handed_over`: the caller
+    delivers the replies by returning them (an HTTP response, the console), so they are
+    recorded as delivered, and a redelivery — the platform did not get them — gets them
+    again."""
     failure: Exception | None = None
-    for attempt in range(ATTEMPTS):
+    races = 0
+    for _ in range(MOVED_ATTEMPTS):
         try:
             async with transaction(sessions) as session:
-                if key is not None and not await record_update(session, chat.channel, key,
-                                                               clock()):
-                    log.info("%s update %s handled before: ignored", chat.channel, key)
-                    return None
-                return await work(session)
-        except (CodeRace, IntegrityError) as error:
+                replies = await work(session)
+                if not await store.record_update(
+                        session, chat.channel, key, clock(), chat=chat.external_id,
+                        replies=[reply_as_json(r) for r in replies], delivered=handed_over):
+                    raise _Redelivery
+                return Handled(replies)
+        except _Redelivery:
+            log.info("%s update %s handled before: its replies, not a second turn",
+                     chat.channel, key)
+            return await _replies_of(sessions, chat, key, handed_over, clock())
+        except ConversationMoved as error:
             failure = error
-            if attempt < ATTEMPTS - 1:
-                log.info("%s update %s lost a race: handling it again", chat.channel, key)
+            log.info("%s update %s read its chat before a concurrent turn: again",
+                     chat.channel, key)
+        except (CodeRace, IntegrityError) as error:
+            failure, races = error, races + 1
+            if races == ATTEMPTS:
+                break
+            log.info("%s update %s lost a race: handling it again", chat.channel, key)
         except Exception as error:
             if is_transient(error):
                 raise
@@ -65,15 +106,46 @@ async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat,
             break
     log.error("%s update %s failed: answered with an apology", chat.channel, key,
               exc_info=failure)  # the chat itself is in the log context, hashed
-    return await apologise(sessions, chat, key, clock)
+    return await _apologise(sessions, chat, key, clock, handed_over)
 
 
-async def apologise(sessions: async_sessionmaker[AsyncSession], chat: Chat,
-                    key: str | None, clock: Callable[[], datetime]) -> list[Reply] | None:
-    """Record `key` alone and say sorry; None if a concurrent delivery recorded it first."""
+async def mark_delivered(sessions: async_sessionmaker[AsyncSession], channel: str, key: str,
+                         now: datetime) -> None:
+    """The channel handed the replies of `key` over: nobody is to send them again."""
     async with transaction(sessions) as session:
-        if key is not None and not await record_update(session, chat.channel, key, clock()):
+        await store.mark_delivered(session, channel, key, now)
+
+
+async def stored_replies(session: AsyncSession, stored: list[dict]) -> list[Reply]:
+    """Replies as `handle_once` recorded them, their files loaded."""
+    replies = []
+    for data in stored:
+        file = None
+        if data.get("file") is not None:
+            stored = await store.stored_file(session, data["file"])
+            if stored is not None:
+                file = File(stored.filename, stored.content_type, stored.data, stored.id)
+        replies.append(reply_from_json(data, file))
+    return replies
+
+
+async def _replies_of(sessions: async_sessionmaker[AsyncSession], chat: Chat, key: str,
+                      handed_over: bool, now: datetime) -> Handled | None:
+    """The replies recorded for `key`, to deliver again: a platform that asks again for an
+    answer it is handed did not get it; other replies only if nobody delivered them or
+    is delivering them now."""
+    async with transaction(sessions) as session:
+        if not handed_over and not await store.claim_replies(session, chat.channel, key, now):
             return None
+        row = await store.recorded(session, chat.channel, key)
+        if row is None or not row.replies:
+            return None
+        return Handled(await stored_replies(session, row.replies), again=True)
+
+
+async def _apologise(sessions: async_sessionmaker[AsyncSession], chat: Chat, key: str,
+                     clock: Callable[[], datetime], handed_over: bool) -> Handled | None:
+    """Record `key` with an apology; a concurrent delivery may have recorded it first."""
     try:
         async with transaction(sessions) as session:
             language = await language_for(session, chat.channel, chat.external_id,
@@ -81,4 +153,10 @@ async def apologise(sessions: async_sessionmaker[AsyncSession], chat: Chat,
     except Exception:  # the apology goes out all the same, in the app's language
         log.exception("no language for %s chat %s", chat.channel, chat.external_id)
         language = from_hint(chat.language_hint)
-    return [Reply(text(language, APOLOGY))]
+    apology = [Reply(text(language, APOLOGY))]
+    async with transaction(sessions) as session:
+        if await store.record_update(session, chat.channel, key, clock(),
+                                     chat=chat.external_id, delivered=handed_over,
+                                     replies=[reply_as_json(r) for r in apology]):
+            return Handled(apology)
+    return await _replies_of(sessions, chat, key, handed_over, clock())

@@ -5,18 +5,30 @@ from dataclasses import dataclass, field
 from handlers.untrusted import clean_id, without_controls
 
 
+class Kind:
+    """What an incoming message is, as its channel tells (the dialogue decides what to do)."""
+
+    MESSAGE = "message"  # typed text or a pressed choice
+    OPT_OUT = "opt_out"  # "no more messages" (WhatsApp's STOP)
+    OPT_IN = "opt_in"  # "messages again" (START): answered only if the chat had opted out
+    NOT_TEXT = "not_text"  # a photo, a voice note, a location, a sticker…
+    ELSEWHERE = "elsewhere"  # written in a group or a channel, not in the private chat
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A message from a chat: typed text, or the payload of a pressed choice. Whatever a
-    channel puts in arrives without control characters (see handlers.untrusted)."""
+    channel puts in arrives without control characters (see handlers.untrusted).
+    `external_id` is None only for a message from no known person (a channel's post)."""
 
     channel: str
-    external_id: str
+    external_id: str | None
     text: str | None = None
     payload: str | None = None
     display_name: str | None = None
     language_hint: str | None = None
     resume: bool = False  # no message: show the current step again (a console restarted)
+    kind: str = Kind.MESSAGE
 
     def __post_init__(self) -> None:
         cleaned = {"external_id": clean_id(self.external_id),
@@ -59,3 +71,21 @@ class Reply:
     # (channel, message id) of an earlier message whose buttons no longer stand, e.g. an
     # offer a colleague took: channels that can edit a sent message remove them
     withdraws: tuple[str, str] | None = None
+
+
+def reply_as_json(reply: Reply) -> dict:
+    """A reply as stored with its turn (a file by its Attachment row: turn files are
+    stored before they are sent)."""
+    return {"text": reply.text, "choices": [[c.label, c.payload] for c in reply.choices],
+            "hint": reply.hint, "notice": reply.notice,
+            "file": reply.file.id if reply.file is not None else None,
+            "withdraws": list(reply.withdraws) if reply.withdraws else None}
+
+
+def reply_from_json(data: dict, file: File | None = None) -> Reply:
+    """The reply `reply_as_json` stored; `file` is its attachment, loaded by the caller."""
+    withdraws = data.get("withdraws")
+    return Reply(data["text"], tuple(Choice(label, payload)
+                                     for label, payload in data.get("choices") or []),
+                 data.get("hint"), notice=bool(data.get("notice")), file=file,
+                 withdraws=tuple(withdraws) if withdraws else None)

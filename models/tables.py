@@ -280,13 +280,20 @@ class ChoiceToken(SQLModel, table=True):
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """An inbound update id (Telegram update_id, Twilio MessageSid) already handled."""
+    """An inbound update id (Telegram update_id, Twilio MessageSid, a console line) already
+    handled, with the replies its turn gave, queued in the same transaction: delivered at
+    once by the channel (which sets `delivered_at`), or later by the dispatcher, or to the
+    redelivered update (handlers.inbound)."""
 
     __tablename__ = "processed_update"
 
     channel: str = Field(primary_key=True, max_length=20)
     update_id: str = Field(primary_key=True, max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    chat: str | None = Field(default=None, max_length=64)  # the chat's external id
+    replies: list[dict[str, Any]] | None = Field(default=None, sa_column=json_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+    claimed_until: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class Notice(SQLModel, table=True):

@@ -44,6 +44,7 @@ from models.outbox import (
 from models.people import identities_of, usable
 from models.tables import ChatIdentity, Notice, Person
 from scheduler.ratelimit import SlidingWindowLimiter
+from scheduler.replies import ReplyCourier
 
 log = logging.getLogger(__name__)
 NO_CHAT_RETRY = timedelta(seconds=30)
@@ -139,6 +140,7 @@ class Dispatcher:
         self.stopping = asyncio.Event()
         self.marks = GroupCommit(self._mark)
         self.confirm_grace = min(CONFIRM_GRACE, lease / 2)
+        self.replies = ReplyCourier(sessions, self.senders, clock)
 
     def stop(self) -> None:
         """Start no new send: the ones under way finish and are recorded, the rest of
@@ -179,7 +181,9 @@ class Dispatcher:
                 async with transaction(self.sessions) as session:
                     await hand_back(session, unsent)
                 log.info("stopping: %d claimed notices handed back", len(unsent))
-        return len(deliveries)
+        if self.stopping.is_set():
+            return len(deliveries)
+        return len(deliveries) + await self.replies.run_once()
 
     async def run_forever(self, interval: float) -> None:
         while not self.stopping.is_set():

@@ -111,11 +111,11 @@ def test_media_is_explained(kind):
 def test_groups_and_channels_are_told_private_only_but_edits_there_are_ignored():
     updates = Updates()
     group = route_update(update(updates.message(-5, "ciao", chat_type="group")))
-    assert isinstance(group, Explain) and group.key == PRIVATE_ONLY and group.chat_id == -5
+    assert isinstance(group, Explain) and group.kind == PRIVATE_ONLY and group.chat_id == -5
     assert route_update(update(updates.message(-5, "x", chat_type="group", edited=True))) is None
     post = {"update_id": 1, "channel_post": {"message_id": 1, "date": 1, "text": "news",
                                              "chat": {"id": -100, "type": "channel"}}}
-    assert route_update(update(post)).key == PRIVATE_ONLY
+    assert route_update(update(post)).kind == PRIVATE_ONLY
 
 
 def test_service_messages_are_ignored():

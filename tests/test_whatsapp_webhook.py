@@ -165,7 +165,7 @@ async def test_the_same_message_sid_twice_has_one_effect(runtime, web):
         after_first = (await session.exec(select(Conversation))).one()
     again = await post_signed(web, WEBHOOK, form)  # Twilio retrying
     assert "Di che cosa hai bisogno" in first[0]
-    assert messages_of(again) == []
+    assert messages_of(again) == first  # the answer it did not get, not a second turn
     async with transaction(runtime.sessions) as session:
         after_retry = (await session.exec(select(Conversation))).one()
         seen = (await session.exec(select(ProcessedUpdate).where(
@@ -179,12 +179,14 @@ async def test_the_same_message_sid_twice_has_one_effect(runtime, web):
 @pytest.mark.asyncio
 async def test_two_deliveries_of_one_message_at_once_have_one_effect(any_runtime):
     """Twilio's retry racing the first delivery: both transactions insert the MessageSid,
-    one wins, the other acknowledges (on PostgreSQL it waits for the winner's commit)."""
+    one wins, the other gets the winner's replies (on PostgreSQL it waits for the winner's
+    commit) and has no effect of its own."""
     form = inbound_form(MARCO, await new_code(any_runtime))
     message = parse(form)
     results = await asyncio.gather(*(handle(any_runtime.sessions, any_runtime.dialogue,
                                             message, any_runtime.clock) for _ in range(2)))
-    assert sorted(r is None for r in results) == [False, True]
+    assert sorted(r.again for r in results) == [False, True]
+    assert results[0].replies[0].text == results[1].replies[0].text
     async with transaction(any_runtime.sessions) as session:
         conversation = (await session.exec(select(Conversation))).one()
     assert conversation.step == "onboarding.language" and conversation.seq == 1

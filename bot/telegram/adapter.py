@@ -2,8 +2,8 @@
 
 An update is one of:
 - `ForDialogue`: typed text or a pressed inline button in a private chat, for the dialogue;
-- `Explain`: something the bot answers with one catalogue sentence instead — media and
-  edited messages ("text only"), anything from a group or a channel ("private chats only");
+- `Explain`: a message of a kind the dialogue answers with one sentence — media and
+  edited messages (Kind.NOT_TEXT), anything from a group or a channel (Kind.ELSEWHERE);
 - `None`: nothing to act on (service messages, update types we do not subscribe to).
 """
 
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
-from handlers.types import Incoming
+from handlers.types import Incoming, Kind
 from handlers.untrusted import clean_id
 
 CHANNEL = "telegram"
-TEXT_ONLY = "channel.text_only"
-PRIVATE_ONLY = "channel.private_only"
+TEXT_ONLY = Kind.NOT_TEXT
+PRIVATE_ONLY = Kind.ELSEWHERE
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,11 @@ class ForDialogue:
 
 @dataclass(frozen=True)
 class Explain:
-    """Answer with the catalogue sentence `key`, in the language of `user_id` when known."""
+    """A message the dialogue answers with one sentence: of `kind` (handlers.types.Kind),
+    from `user_id` (None: a channel's post, from no one)."""
 
     chat_id: int
-    key: str
+    kind: str
     user_id: int | None
     language_hint: str | None
     query_id: str | None = None  # a button press to answer with the sentence, as a toast
@@ -134,3 +135,9 @@ def _label_of(message: Message, data: str) -> str | None:
             if button.callback_data == data:
                 return button.text
     return None
+
+
+def explained(route: Explain) -> Incoming:
+    """What the dialogue gets for such a message: its kind, from the person's own chat."""
+    user = str(route.user_id) if route.user_id is not None else None
+    return Incoming(CHANNEL, user, language_hint=route.language_hint, kind=route.kind)

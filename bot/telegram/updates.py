@@ -1,14 +1,13 @@
 """Handling a Telegram update: once, in its chat's order, effect first, replies after.
 
-1. In one transaction: record the update as processed (a unique row; if it is already
-   there, this is a replay and nothing else happens) and run the dialogue — so the
-   update's effect and the mark that it happened commit together or not at all
-   (handlers.inbound: a turn that fails unexpectedly is recorded and answered with an
-   apology, so a redelivery does not fail again).
+1. In one transaction (handlers.inbound, the one way in): run the dialogue and record the
+   update as processed with the replies its turn gave — effect, mark and replies commit
+   together or not at all (a turn that fails unexpectedly is recorded with an apology,
+   so a redelivery does not fail again).
 2. After the commit: answer the pressed button, take the keyboard off the message it was
-   on (showing what was chosen), and send the replies.
-A crash between 1 and 2 loses the replies to that one message, never its effect, and the
-person can always write again; a replayed update can never act twice."""
+   on (showing what was chosen), send the replies, and mark them delivered.
+A crash between 1 and 2 loses nothing: the dispatcher sends replies left undelivered
+(scheduler/replies.py), and a replayed update gets them instead of a second effect."""
 
 import asyncio
 import logging
@@ -29,14 +28,14 @@ from bot.telegram.adapter import (
     PressedButton,
     Route,
     dedupe_key,
+    explained,
     route_update,
 )
 from bot.telegram.ordering import ChatOrder
 from bot.telegram.rendering import chosen_text
 from bot.telegram.sender import TelegramSender
 from handlers.dialogue import Dialogue
-from handlers.inbound import APOLOGY, Chat, handle_once
-from handlers.language import language_for
+from handlers.inbound import APOLOGY, Chat, Handled, handle_once, mark_delivered
 from handlers.messages import LANGUAGES, text
 from handlers.types import Reply
 
@@ -76,37 +75,31 @@ class UpdateProcessor:
                       committed: asyncio.Future | None) -> None:
         bind(update_id=update.update_id, chat=route.chat_id)  # in this update's task
         try:
-            replies = await self._apply(update, route)
+            handled = await self._apply(update, route)
         except BaseException as error:
             _resolve(committed, error)
             raise
         _resolve(committed)
-        if replies is not None:
-            await self._deliver(route, replies)
+        if handled is not None and await self._deliver(route, handled.replies):
+            await mark_delivered(self.sessions, CHANNEL, dedupe_key(update), self.clock())
 
-    async def _apply(self, update: Update, route: Route) -> list[Reply] | None:
-        """The update's effect, recorded with its id; None for a replay."""
-        if isinstance(route, ForDialogue):
-            incoming = route.incoming
-            chat = Chat(CHANNEL, incoming.external_id, incoming.language_hint)
+    async def _apply(self, update: Update, route: Route) -> Handled | None:
+        """The update's effect, recorded with its key and its replies (handlers.inbound);
+        for a replay, the replies it never got, or None."""
+        incoming = route.incoming if isinstance(route, ForDialogue) else explained(route)
+        chat = Chat(CHANNEL, incoming.external_id, incoming.language_hint)
+        return await handle_once(self.sessions, chat, dedupe_key(update),
+                                 lambda session: self.dialogue.handle_in(session, incoming),
+                                 self.clock)
 
-            async def work(session: AsyncSession) -> list[Reply]:
-                return await self.dialogue.handle_in(session, incoming)
-        else:
-            # the person's own chat with the bot (in a group, the chat is the group's)
-            user = str(route.user_id) if route.user_id is not None else None
-            chat = Chat(CHANNEL, user, route.language_hint)
-
-            async def work(session: AsyncSession) -> list[Reply]:
-                language = await language_for(session, CHANNEL, user, route.language_hint)
-                return [Reply(text(language, route.key))]
-        return await handle_once(self.sessions, chat, dedupe_key(update), work, self.clock)
-
-    async def _deliver(self, route: Route, replies: list[Reply]) -> None:
+    async def _deliver(self, route: Route, replies: list[Reply]) -> bool:
+        """Hand the replies to Telegram; False if one could not be just now (the dispatcher
+        tries again later). A chat Telegram refuses for good (the bot blocked) counts as
+        done: nobody can deliver to it."""
         if isinstance(route, Explain) and route.query_id is not None:
             await self._answer_press(route.chat_id, route.query_id,
                                      replies[0].text[:MAX_TOAST_LENGTH])
-            return
+            return True
         if isinstance(route, ForDialogue) and route.pressed is not None:
             await self._answer_press(route.chat_id, route.pressed.query_id)
             await self._close_keyboard(route.chat_id, route.pressed,
@@ -117,7 +110,8 @@ class UpdateProcessor:
             if not result.ok:
                 log.warning("reply to chat %s not sent: %s", hashed(route.chat_id),
                             result.error)
-                return
+                return result.permanent or result.unreachable
+        return True
 
     async def _answer_press(self, chat_id: int, query_id: str, toast: str | None = None):
         """Stop the button's spinner (and show `toast`, if any)."""

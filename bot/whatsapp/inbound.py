@@ -2,9 +2,9 @@
 
 Each message is handled in one transaction that also records its MessageSid, so a message
 Twilio delivers twice (it retries) has one effect. The answer goes back inline as TwiML,
-one <Message> per part, well inside Twilio's 15-second budget. The channel itself handles
-what the dialogue does not: opting out (STOP / ANNULLA ISCRIZIONE) and back in (START),
-and messages with no text (photos, voice notes, locations)."""
+one <Message> per part, well inside Twilio's 15-second budget. The channel tells the
+dialogue what kind of message it is — opting out (STOP / ANNULLA ISCRIZIONE), back in
+(START), no text (photos, voice notes, locations) — and the dialogue answers."""
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,14 +23,11 @@ from bot.whatsapp import render
 from bot.whatsapp.form import BadSid, message_sid
 from bot.whatsapp.signature import Refused, signed_form
 from handlers.dialogue import Dialogue
-from handlers.inbound import Chat, handle_once
-from handlers.language import language_for
+from handlers.inbound import Chat, Handled, handle_once
 from handlers.matching import fold
-from handlers.messages import text as catalogue_text
-from handlers.types import Incoming, Reply
+from handlers.types import Incoming, Kind, Reply
 from handlers.untrusted import as_number, clean_id
-from models.people import InvalidPhone, identity_for, normalise_phone
-from models.whatsapp import note_inbound, opt_in, opt_out
+from models.people import InvalidPhone, normalise_phone
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
@@ -91,48 +88,39 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
                           opt_out_type=(form.get("OptOutType") or "").upper() or None)
 
 
-async def answer(session: AsyncSession, dialogue: Dialogue, message: InboundMessage,
-                 now: datetime) -> list[Reply]:
-    """The replies to one message, inside the caller's transaction."""
+def incoming(message: InboundMessage) -> Incoming:
+    """The message for the dialogue, with its kind: opting out (Twilio's OptOutType, or
+    STOP / ANNULLA ISCRIZIONE) and back in (START), something not text (a photo, a voice
+    note, a location), or a message. What to do with each is the dialogue's."""
     words = fold(message.text)
     if message.opt_out_type == "STOP" or words in STOP_WORDS:
-        identity = await identity_for(session, CHANNEL, message.phone)
-        await opt_out(session, identity, now)
-        return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
-                                     "channel.opted_out"))]
-    if message.opt_out_type == "START" or words in START_WORDS:
-        identity = await identity_for(session, CHANNEL, message.phone)
-        if await opt_in(session, identity):
-            # only the confirmation: a request being written stays where it was
-            await note_inbound(session, identity, now)
-            return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
-                                         "channel.opted_in"))]
-    if message.text_only_refused:
-        identity = await identity_for(session, CHANNEL, message.phone)
-        await note_inbound(session, identity, now)
-        return [Reply(catalogue_text(await language_for(session, CHANNEL, message.phone),
-                                     "channel.text_only"))]
-    if message.payload:  # a pressed quick-reply button: the same path as Telegram's buttons
-        return await dialogue.handle_in(session, Incoming(
-            CHANNEL, message.phone, payload=message.payload,
-            display_name=message.profile_name))
-    return await dialogue.handle_in(session, Incoming(
-        CHANNEL, message.phone, text=message.text, display_name=message.profile_name))
+        kind = Kind.OPT_OUT
+    elif message.opt_out_type == "START" or words in START_WORDS:
+        kind = Kind.OPT_IN
+    elif message.text_only_refused:
+        kind = Kind.NOT_TEXT
+    else:
+        kind = Kind.MESSAGE
+    return Incoming(CHANNEL, message.phone, text=message.text, payload=message.payload,
+                    display_name=message.profile_name, kind=kind)
 
 
 async def handle(sessions: async_sessionmaker[AsyncSession], dialogue: Dialogue,
                  message: InboundMessage, now: Callable[[], datetime],
-                 after: After | None = None) -> list[Reply] | None:
-    """Handle a message once: None if its MessageSid was handled before. `after` runs in
-    the same transaction with the replies (the turn runner stores them there)."""
+                 after: After | None = None) -> Handled | None:
+    """Handle a message once, its replies handed over by the caller (TwiML, or the turn
+    runner's stored row): a MessageSid seen before gets the replies its turn gave, since
+    Twilio only asks again when it did not get them. `after` runs in the same transaction
+    with the replies (the turn runner stores them there)."""
 
     async def work(session: AsyncSession) -> list[Reply]:
-        replies = await answer(session, dialogue, message, now())
+        replies = await dialogue.handle_in(session, incoming(message))
         if after is not None:
             await after(session, replies)
         return replies
 
-    return await handle_once(sessions, Chat(CHANNEL, message.phone), message.sid, work, now)
+    return await handle_once(sessions, Chat(CHANNEL, message.phone), message.sid, work, now,
+                             handed_over=True)
 
 
 def twiml(replies: list[Reply]) -> Response:
@@ -166,8 +154,9 @@ def endpoint(runtime, validator: RequestValidator, runner=None) -> Callable:
         if runner is not None:
             await runner.receive(message)
             return twiml([])
-        replies = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock)
+        handled = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock)
         now = runtime.clock()
-        return twiml([with_file_link(r, runtime.file_links, now) for r in replies or []])
+        replies = handled.replies if handled else []
+        return twiml([with_file_link(r, runtime.file_links, now) for r in replies])
 
     return webhook

@@ -171,12 +171,14 @@ class TurnRunner:
             committed["replies"], committed["rendered"] = replies, rendered
             await mark_handled(session, row_id, rendered, now)
 
-        replies = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock,
+        handled = await handle(runtime.sessions, runtime.dialogue, message, runtime.clock,
                                after=keep)
-        if replies is not None and replies is committed.get("replies"):
+        replies = handled.replies if handled else []
+        if replies and replies is committed.get("replies"):
             return committed["rendered"]
-        # handled before (None), or the turn failed and the answer is an apology
-        rendered = stored(replies or [], "it")
+        # handled before (its replies again), or the turn failed and the answer is an apology
+        now = runtime.clock()
+        rendered = stored([with_file_link(r, runtime.file_links, now) for r in replies], "it")
         async with transaction(runtime.sessions) as session:
             await mark_handled(session, row_id, rendered, runtime.clock())
         return rendered
