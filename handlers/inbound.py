@@ -116,6 +116,14 @@ async def mark_delivered(sessions: async_sessionmaker[AsyncSession], channel: st
         await store.mark_delivered(session, channel, key, now)
 
 
+async def release_replies(sessions: async_sessionmaker[AsyncSession], channel: str,
+                          key: str) -> None:
+    """The channel could not hand the replies of `key` over just now: the dispatcher (or
+    the update, delivered again) takes them."""
+    async with transaction(sessions) as session:
+        await store.release_replies(session, channel, key)
+
+
 async def stored_replies(session: AsyncSession, stored: list[dict]) -> list[Reply]:
     """Replies as `handle_once` recorded them, their files loaded."""
     replies = []

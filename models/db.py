@@ -1,9 +1,11 @@
 """The database engine, sessions and the dialect-specific bits the operations need."""
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -40,10 +42,51 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+class _OneWriter:
+    """SQLite lets one transaction write at a time, and a BEGIN IMMEDIATE that finds the
+    lock taken sleeps and polls (busy_timeout): many turns at once would mostly sleep.
+    In one process they queue here instead, on the event loop, and each begins when the
+    one before has committed. Re-entrant for the task that holds it; other processes
+    still meet SQLite's own lock."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.owner: asyncio.Task | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if self.owner is task:
+            yield
+            return
+        async with self.lock:
+            self.owner = task
+            try:
+                yield
+            finally:
+                self.owner = None
+
+
+_WRITERS: "weakref.WeakKeyDictionary[Engine, _OneWriter]" = weakref.WeakKeyDictionary()
+
+
+def _writer(sessions: async_sessionmaker[AsyncSession]) -> _OneWriter | None:
+    """The queue of SQLite writers of this engine; None on other databases."""
+    engine = sessions.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    return _WRITERS.setdefault(engine.sync_engine, _OneWriter())
+
+
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits on success, rolls back on any exception."""
-    async with sessions() as session, session.begin():
+    writer = _writer(sessions)
+    if writer is None:
+        async with sessions() as session, session.begin():
+            yield session
+        return
+    async with writer.turn(), sessions() as session, session.begin():
         yield session
 
 

@@ -56,6 +56,14 @@ async def mark_delivered(session: AsyncSession, channel: str, key: str,
         .values(delivered_at=now, claimed_until=None))
 
 
+async def release_replies(session: AsyncSession, channel: str, key: str) -> None:
+    """The caller could not deliver update `key`'s replies just now: whoever comes next
+    (the update delivered again, a dispatcher) may take them at once."""
+    await session.exec(update(ProcessedUpdate).where(
+        ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == key,
+        ProcessedUpdate.delivered_at.is_(None)).values(claimed_until=None))
+
+
 async def claim_undelivered(session: AsyncSession, now: datetime,
                             lease: timedelta = REPLY_LEASE,
                             limit: int = 50) -> list[ProcessedUpdate]:

@@ -35,7 +35,14 @@ from bot.telegram.ordering import ChatOrder
 from bot.telegram.rendering import chosen_text
 from bot.telegram.sender import TelegramSender
 from handlers.dialogue import Dialogue
-from handlers.inbound import APOLOGY, Chat, Handled, handle_once, mark_delivered
+from handlers.inbound import (
+    APOLOGY,
+    Chat,
+    Handled,
+    handle_once,
+    mark_delivered,
+    release_replies,
+)
 from handlers.messages import LANGUAGES, text
 from handlers.types import Reply
 
@@ -80,8 +87,12 @@ class UpdateProcessor:
             _resolve(committed, error)
             raise
         _resolve(committed)
-        if handled is not None and await self._deliver(route, handled.replies):
+        if handled is None:
+            return
+        if await self._deliver(route, handled.replies):
             await mark_delivered(self.sessions, CHANNEL, dedupe_key(update), self.clock())
+        else:
+            await release_replies(self.sessions, CHANNEL, dedupe_key(update))
 
     async def _apply(self, update: Update, route: Route) -> Handled | None:
         """The update's effect, recorded with its key and its replies (handlers.inbound);
