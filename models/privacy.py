@@ -33,6 +33,7 @@ from models.tables import (
 from models.whatsapp_inbox import WhatsAppInbound
 
 PROCESSED_UPDATES_KEPT = timedelta(days=30)
+DELIVERED_REPLIES_KEPT = timedelta(days=1)
 # a person's own data file is needed only while its signed link works (bot/files.py)
 EXPORTS_KEPT = timedelta(days=7)
 EXPORT_FILE_PREFIX = "intempo-dati-"  # a person's own-data file: intempo-dati-<id>.json
@@ -110,9 +111,13 @@ async def erase_expired(session: AsyncSession, now: datetime, days: int) -> int:
     await session.exec(delete(Attachment).where(
         Attachment.filename.like(f"{EXPORT_FILE_PREFIX}%"),
         Attachment.created_at <= now - EXPORTS_KEPT))
-    # the ids of handled updates only guard against replays, which come within days
+    # the ids of handled updates only guard against replays, which come within days; the
+    # replies kept with them, only until they are delivered
     await session.exec(delete(ProcessedUpdate).where(
         ProcessedUpdate.at <= now - PROCESSED_UPDATES_KEPT))
+    await session.exec(update(ProcessedUpdate).where(
+        ProcessedUpdate.delivered_at <= now - DELIVERED_REPLIES_KEPT,
+        ProcessedUpdate.chat.is_not(None)).values(replies=None, chat=None))
     await session.exec(delete(WhatsAppInbound).where(  # answered: only a sid and a number
         WhatsAppInbound.done_at <= now - PROCESSED_UPDATES_KEPT))
     return len(ids)
@@ -217,6 +222,13 @@ async def _erase_chats(session: AsyncSession, person: Person) -> None:
     chats = list((await session.exec(select(ChatIdentity.id).where(
         ChatIdentity.person_id == person.id))).all())
     if chats:
+        # the replies kept with the updates they answered repeat what the person wrote
+        for channel, external_id in (await session.exec(select(
+                ChatIdentity.channel, ChatIdentity.external_id).where(
+                ChatIdentity.id.in_(chats)))).all():
+            await session.exec(update(ProcessedUpdate).where(
+                ProcessedUpdate.channel == channel, ProcessedUpdate.chat == external_id)
+                .values(replies=None, chat=None))
         conversations = select(Conversation.id).where(Conversation.identity_id.in_(chats))
         await session.exec(delete(ChoiceToken).where(
             ChoiceToken.conversation_id.in_(conversations)))

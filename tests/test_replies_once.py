@@ -11,9 +11,10 @@ from telegram import Update
 from bot.settings import Settings
 from bot.telegram.channel import install
 from models import inbound as store
+from models import privacy
 from models.db import transaction
 from models.inbound import REPLY_LEASE
-from models.tables import ProcessedUpdate, ServiceRequest
+from models.tables import Person, ProcessedUpdate, ServiceRequest
 from tests.support import new_code
 from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates, buttons
 
@@ -144,3 +145,28 @@ async def test_a_stored_reply_keeps_its_buttons(runtime, giulia, api, clock):
     assert "Commissioni" in str(giulia.keyboard_message()["reply_markup"])
     await giulia.press("Commissioni")
     assert "Spesa" in str(api.last_message(GIULIA)["reply_markup"])
+
+
+async def test_replies_are_kept_only_until_delivered_and_a_day_and_go_with_the_person(
+        runtime, giulia, clock):
+    """Replies repeat what the person wrote (an address, a name): the nightly retention
+    blanks delivered ones after a day, and erasing the person blanks theirs at once."""
+    await giulia.say("nuova richiesta")
+
+    async def kept() -> list:
+        async with transaction(runtime.sessions) as session:
+            return [row.replies for row in (await session.exec(select(ProcessedUpdate).where(
+                ProcessedUpdate.chat == str(GIULIA)))).all()]
+
+    assert any(replies for replies in await kept())
+    clock.advance(days=2)
+    async with transaction(runtime.sessions) as session:
+        await privacy.erase_expired(session, clock(), days=90)
+    assert await kept() == []  # blanked, and no longer tied to the chat
+
+    await giulia.say("menu")
+    assert len(await kept()) == 1
+    async with transaction(runtime.sessions) as session:
+        person = (await session.exec(select(Person))).first()
+        await privacy.erase_person(session, person, clock())
+    assert await kept() == []
