@@ -56,7 +56,7 @@ from bot.runtime import start_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.channel import install  # noqa: E402
 from handlers.types import Incoming  # noqa: E402
-from models import migrate  # noqa: E402
+from models import migrate, one_hop  # noqa: E402
 from models.base import Role  # noqa: E402
 from models.catalog import load_catalog, read_catalog  # noqa: E402
 from models.db import transaction  # noqa: E402
@@ -148,11 +148,11 @@ async def stop_product(runtime, channel) -> None:
 class StatementTimes:
     """Counts the SQL statements run and the time the database driver spends in them."""
 
-    def __init__(self, engine):
+    def __init__(self, engines: list):
         self.per_statement = collections.defaultdict(lambda: [0, 0.0])
-        sync_engine = engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", self._before)
-        event.listen(sync_engine, "after_cursor_execute", self._after)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", self._before)
+            event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, conn, cursor, statement, params, context, many):
         context._bench_started = time.perf_counter()
@@ -178,6 +178,15 @@ class StatementTimes:
         return "\n".join(lines)
 
 
+def engines_of(runtime) -> list:
+    """The engines a turn's statements go through: the async engine, and on SQLite the
+    synchronous twin the hot path uses (models/one_hop.py)."""
+    engines = [runtime.engine.sync_engine]
+    if runtime.engine.dialect.name == "sqlite":
+        engines.append(one_hop.twin_engine(runtime.sessions))
+    return engines
+
+
 async def statements_per_turn(runtime, channel, api, workers: int) -> dict[str, float]:
     """SQL statements per turn through the full path (the turn's transaction and marking
     its replies delivered; BEGIN and COMMIT not counted), for a typed answer and for a
@@ -191,7 +200,9 @@ async def statements_per_turn(runtime, channel, api, workers: int) -> dict[str, 
 
     api.record = True
     updates = Updates(first_id=800_000_000)
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    engines = engines_of(runtime)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         for worker in range(workers):
             chat = TelegramChat(channel, api, updates, FIRST_CHAT + worker)
@@ -202,7 +213,8 @@ async def statements_per_turn(runtime, channel, api, workers: int) -> dict[str, 
             current[0] = "other"
             await chat.say("menu")  # back at the menu
     finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
         api.clear()
         api.record = False
     return {"typed": counted["typed"] / workers, "pressed": counted["pressed"] / workers}
@@ -237,7 +249,7 @@ async def where_time_goes(runtime, channel, api, workers: int) -> None:
     print("\n--- one update at a time (no queueing) ---")
     print(f"dialogue alone {dialogue_alone * 1000:.2f} ms, full path {full_path * 1000:.2f} ms"
           f" per update: the channel adds {(full_path - dialogue_alone) * 1000:.2f} ms")
-    statements = StatementTimes(runtime.engine)
+    statements = StatementTimes(engines_of(runtime))
     profiler = cProfile.Profile()
     profiler.enable()
     profiled = await one_at_a_time(through_telegram, workers)

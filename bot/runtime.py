@@ -22,6 +22,7 @@ from handlers.sending import Sender
 from models.base import utcnow
 from models.db import make_engine, make_sessions
 from models.migrate import require_migrated
+from models.one_hop import dispose_twin
 from scheduler.dispatcher import Dispatcher
 from scheduler.jobs import ClockRules, JobContext
 
@@ -56,6 +57,7 @@ class Runtime:
     async def close(self) -> None:
         for job in self.shutdown:
             await job(self)
+        dispose_twin(self.sessions)
         await self.engine.dispose()
 
 

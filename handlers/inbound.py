@@ -30,7 +30,8 @@ from handlers.messages import text
 from handlers.types import File, Reply, reply_as_json, reply_from_json
 from models import inbound as store
 from models.chat_state import ConversationMoved
-from models.db import is_transient, transaction
+from models.db import GroupCommit, is_transient, transaction
+from models.one_hop import run_transaction
 from models.people import CodeRace
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,18 @@ async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat, ke
     again."""
     failure: Exception | None = None
     races = 0
+
+    async def turn(session: AsyncSession) -> list[Reply]:
+        replies = await work(session)
+        if not await store.record_update(
+                session, chat.channel, key, clock(), chat=chat.external_id,
+                replies=[reply_as_json(r) for r in replies], delivered=handed_over):
+            raise _Redelivery
+        return replies
+
     for _ in range(MOVED_ATTEMPTS):
         try:
-            async with transaction(sessions) as session:
-                replies = await work(session)
-                if not await store.record_update(
-                        session, chat.channel, key, clock(), chat=chat.external_id,
-                        replies=[reply_as_json(r) for r in replies], delivered=handed_over):
-                    raise _Redelivery
-                return Handled(replies)
+            return Handled(await run_transaction(sessions, turn))
         except _Redelivery:
             log.info("%s update %s handled before: its replies, not a second turn",
                      chat.channel, key)
@@ -109,11 +113,21 @@ async def handle_once(sessions: async_sessionmaker[AsyncSession], chat: Chat, ke
     return await _apologise(sessions, chat, key, clock, handed_over)
 
 
-async def mark_delivered(sessions: async_sessionmaker[AsyncSession], channel: str, key: str,
-                         now: datetime) -> None:
-    """The channel handed the replies of `key` over: nobody is to send them again."""
-    async with transaction(sessions) as session:
-        await store.mark_delivered(session, channel, key, now)
+class Deliveries:
+    """A channel's record of the replies it handed over, so that nobody sends them again:
+    the marks of updates delivered together share one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 clock: Callable[[], datetime]):
+        self.sessions, self.clock = sessions, clock
+        self.marks = GroupCommit(self._write)
+
+    async def delivered(self, channel: str, key: str) -> None:
+        await self.marks.add((channel, key))
+
+    async def _write(self, batch: list[tuple[str, str]]) -> None:
+        await run_transaction(self.sessions, lambda session: store.mark_delivered(
+            session, batch, self.clock()))
 
 
 async def release_replies(sessions: async_sessionmaker[AsyncSession], channel: str,

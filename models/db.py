@@ -2,7 +2,7 @@
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Engine, event
@@ -18,13 +18,13 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     so concurrent writers queue up instead of failing half-way with 'database is locked'."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine)
+        tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
@@ -33,7 +33,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -70,7 +70,7 @@ class _OneWriter:
 _WRITERS: "weakref.WeakKeyDictionary[Engine, _OneWriter]" = weakref.WeakKeyDictionary()
 
 
-def _writer(sessions: async_sessionmaker[AsyncSession]) -> _OneWriter | None:
+def sqlite_writer(sessions: async_sessionmaker[AsyncSession]) -> _OneWriter | None:
     """The queue of SQLite writers of this engine; None on other databases."""
     engine = sessions.kw.get("bind")
     if engine is None or engine.dialect.name != "sqlite":
@@ -81,7 +81,7 @@ def _writer(sessions: async_sessionmaker[AsyncSession]) -> _OneWriter | None:
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits on success, rolls back on any exception."""
-    writer = _writer(sessions)
+    writer = sqlite_writer(sessions)
     if writer is None:
         async with sessions() as session, session.begin():
             yield session
@@ -105,3 +105,19 @@ def is_transient(error: BaseException) -> bool:
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
+
+class GroupCommit:
+    """Stores items (a dispatcher's outcomes or in-flight marks, replies delivered) as they
+    come. Whoever finds the writer free writes everything waiting, in one transaction: a
+    burst shares transactions, and `add` returns only once its item is stored."""
+
+    def __init__(self, write: Callable[[list], Awaitable[None]]):
+        self.write, self.writer = write, asyncio.Lock()
+        self.waiting: list = []
+
+    async def add(self, outcome) -> None:
+        self.waiting.append(outcome)
+        async with self.writer:
+            batch, self.waiting = self.waiting, []
+            if batch:  # else an earlier writer took this item along
+                await self.write(batch)

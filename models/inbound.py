@@ -48,12 +48,17 @@ async def recorded(session: AsyncSession, channel: str, key: str) -> ProcessedUp
     return await session.get(ProcessedUpdate, (channel, key))
 
 
-async def mark_delivered(session: AsyncSession, channel: str, key: str,
+async def mark_delivered(session: AsyncSession, updates: list[tuple[str, str]],
                          now: datetime) -> None:
-    """The replies of update `key` have been handed to their channel."""
-    await session.exec(update(ProcessedUpdate).where(
-        ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == key)
-        .values(delivered_at=now, claimed_until=None))
+    """The replies of these updates ((channel, key) pairs) have been handed to their
+    channel: one statement for each channel among them."""
+    by_channel: dict[str, list[str]] = {}
+    for channel, key in updates:
+        by_channel.setdefault(channel, []).append(key)
+    for channel, keys in by_channel.items():
+        await session.exec(update(ProcessedUpdate).where(
+            ProcessedUpdate.channel == channel, ProcessedUpdate.update_id.in_(keys))
+            .values(delivered_at=now, claimed_until=None))
 
 
 async def release_replies(session: AsyncSession, channel: str, key: str) -> None:

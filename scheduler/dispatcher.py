@@ -30,7 +30,7 @@ from handlers.notices import render_notice, still_stands
 from handlers.sending import Sender, SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
-from models.db import transaction
+from models.db import GroupCommit, transaction
 from models.outbox import (
     MAX_ATTEMPTS,
     MAX_UNKNOWN_RESENDS,
@@ -102,22 +102,6 @@ def failure_reasons(tried: list[tuple[str, SendResult]]) -> str | None:
     reasons = [(f"{channel}: " if len(tried) > 1 else "") + (result.error or "unknown error")
                for channel, result in tried if not (result.ok or result.hold)]
     return "; ".join(reasons)[:500] or None
-
-
-class GroupCommit:
-    """Records outcomes (or in-flight marks) as they come. Whoever finds the writer free
-    writes everything waiting, in one transaction: a burst shares transactions, and `add`
-    returns only once its item is stored."""
-
-    def __init__(self, write: Callable[[list], Awaitable[None]]):
-        self.write, self.writer = write, asyncio.Lock()
-        self.waiting: list = []
-
-    async def add(self, outcome) -> None:
-        self.waiting.append(outcome)
-        async with self.writer:
-            batch, self.waiting = self.waiting, []
-            await self.write(batch)
 
 
 class Dispatcher:

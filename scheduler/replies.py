@@ -35,7 +35,7 @@ class ReplyCourier:
         for channel, key, chat in due:
             if await self._send(channel, key, chat):
                 async with transaction(self.sessions) as session:
-                    await store.mark_delivered(session, channel, key, self.clock())
+                    await store.mark_delivered(session, [(channel, key)], self.clock())
         return len(due)
 
     async def _send(self, channel: str, key: str, chat: str | None) -> bool:

@@ -38,9 +38,9 @@ from handlers.dialogue import Dialogue
 from handlers.inbound import (
     APOLOGY,
     Chat,
+    Deliveries,
     Handled,
     handle_once,
-    mark_delivered,
     release_replies,
 )
 from handlers.messages import LANGUAGES, text
@@ -56,6 +56,7 @@ class UpdateProcessor:
                  order: ChatOrder | None = None):
         self.sessions, self.dialogue, self.sender, self.clock = sessions, dialogue, sender, clock
         self.order = order or ChatOrder()
+        self.deliveries = Deliveries(sessions, clock)
 
     def submit(self, update: Update, committed: asyncio.Future | None = None) -> None:
         """Queue `update` behind the earlier updates of its chat. `committed`, when given,
@@ -90,7 +91,7 @@ class UpdateProcessor:
         if handled is None:
             return
         if await self._deliver(route, handled.replies):
-            await mark_delivered(self.sessions, CHANNEL, dedupe_key(update), self.clock())
+            await self.deliveries.delivered(CHANNEL, dedupe_key(update))
         else:
             await release_replies(self.sessions, CHANNEL, dedupe_key(update))
 
