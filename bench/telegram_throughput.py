@@ -179,12 +179,10 @@ class StatementTimes:
 
 
 def engines_of(runtime) -> list:
-    """The engines a turn's statements go through: the async engine, and on SQLite the
-    synchronous twin the hot path uses (models/one_hop.py)."""
-    engines = [runtime.engine.sync_engine]
-    if runtime.engine.dialect.name == "sqlite":
-        engines.append(one_hop.twin_engine(runtime.sessions))
-    return engines
+    """The engines a turn's statements go through: the async engine, and the synchronous
+    twin the hot path uses (models/one_hop.py)."""
+    twin = one_hop.twin_engine(runtime.sessions)
+    return [runtime.engine.sync_engine] + ([twin] if twin is not None else [])
 
 
 async def statements_per_turn(runtime, channel, api, workers: int) -> dict[str, float]:

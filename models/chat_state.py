@@ -10,6 +10,7 @@ them (enrolment, language, erasure), and then the session writes them at the com
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import exists, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,23 +46,29 @@ def _state_query(*where):
             .where(*where))
 
 
+# built once: the hot path's statements are not put together again on every turn
+STATE_OF_CHAT = _state_query(
+    ChatIdentity.channel == bindparam("channel"),
+    ChatIdentity.external_id == bindparam("external_id")).with_for_update(of=ChatIdentity)
+SAVE_CONVERSATION = update(Conversation).where(
+    Conversation.id == bindparam("conversation_id"), Conversation.seq == bindparam("read_seq"))
+
+
 async def load_chat(session: AsyncSession, channel: str, external_id: str, *,
                     first_step: str, create: bool = True) -> ChatState | None:
     """The chat's state, created on first contact (its conversation at `first_step`)
     unless `create` is False (then None for a chat never seen). The identity's row is
     locked until the transaction ends, so that two messages of one chat handled at once
     (two processes, two deliveries) take turns."""
-    query = _state_query(ChatIdentity.channel == channel,
-                         ChatIdentity.external_id == external_id
-                         ).with_for_update(of=ChatIdentity)
-    row = (await session.exec(query)).first()
+    chat = {"channel": channel, "external_id": external_id}
+    row = (await session.exec(STATE_OF_CHAT, params=chat)).first()
     if row is None and not create:
         return None
     if row is None:  # first contact: race-safe, the unique constraint decides
         await session.exec(insert_ignoring_duplicates(
             session, ChatIdentity, channel=channel, external_id=external_id,
             created_at=utcnow()))
-        row = (await session.exec(query)).one()
+        row = (await session.exec(STATE_OF_CHAT, params=chat)).one()
     return await _state(session, row, first_step)
 
 
@@ -88,11 +95,11 @@ async def save_conversation(session: AsyncSession, state: ChatState) -> None:
     only the locked row): then nothing is written and ConversationMoved has the turn done
     again."""
     conversation = state.conversation
-    written = await session.exec(update(Conversation).where(
-        Conversation.id == conversation.id, Conversation.seq == state.seq).values(
-        step=conversation.step, data=conversation.data, back=conversation.back,
-        seq=conversation.seq, choices=conversation.choices,
-        updated_at=conversation.updated_at))
+    written = await session.exec(SAVE_CONVERSATION, params={
+        "conversation_id": conversation.id, "read_seq": state.seq,
+        "step": conversation.step, "data": conversation.data, "back": conversation.back,
+        "seq": conversation.seq, "choices": conversation.choices,
+        "updated_at": conversation.updated_at})
     if written.rowcount != 1:
         raise ConversationMoved(conversation.id)
 

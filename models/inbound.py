@@ -27,8 +27,8 @@ async def record_update(session: AsyncSession, channel: str, key: str, now: date
     inserted = await session.exec(insert_ignoring_duplicates(
         session, ProcessedUpdate, channel=channel, update_id=key, at=now, chat=chat,
         replies=replies, delivered_at=now if done else None,
-        claimed_until=None if done else now + lease))
-    return inserted.rowcount == 1
+        claimed_until=None if done else now + lease).returning(ProcessedUpdate.update_id))
+    return inserted.first() is not None  # (psycopg gives no rowcount for an INSERT)
 
 
 async def claim_replies(session: AsyncSession, channel: str, key: str, now: datetime,

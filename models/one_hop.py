@@ -1,21 +1,22 @@
-"""A transaction in one thread hop, for the hot path on SQLite.
+"""A transaction in one thread hop, for the hot path.
 
 aiosqlite runs every call of a statement (cursor, execute, fetch, close) in its own thread
 and hands the result back through the event loop: a turn of the dialogue made some forty
-such hops, and on a busy machine each costs a wake-up of the loop. Here the whole
-transaction runs in a worker thread instead, on a synchronous session of a twin engine
-(same file, same tuning): the dialogue's code is unchanged, because `ThreadSession` offers
-the few calls of the async session it uses (exec, get, add, flush, refresh, delete,
-expunge, bind, begin_nested), each of which simply returns; the coroutine runs in that
-thread's own event loop. One hop there, one back.
-
-On PostgreSQL (asyncpg needs no thread) the transaction runs as usual."""
+such hops, and on a busy machine each costs a wake-up of the loop; with asyncpg, each
+statement still passes through SQLAlchemy's greenlet bridge and the event loop. Here the
+whole transaction runs in a worker thread instead, on a synchronous session of a twin
+engine (SQLite's own driver on the same file, psycopg on the same PostgreSQL database).
+The dialogue's code is unchanged: `ThreadSession` offers the few calls of the async
+session it uses (exec, get, add, flush, refresh, delete, expunge, bind, begin_nested),
+each of which simply returns, and the coroutine runs in that thread's own event loop.
+One hop there, one back."""
 
 import asyncio
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.util import find_spec
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine
@@ -75,15 +76,26 @@ _TWINS: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary(
 _LOCAL = threading.local()
 
 
-def twin_engine(sessions: async_sessionmaker[AsyncSession]) -> Engine:
-    """The synchronous engine on the same SQLite file as `sessions`' async engine."""
+def twin_engine(sessions: async_sessionmaker[AsyncSession]) -> Engine | None:
+    """The synchronous engine on the same database as `sessions`' async engine: SQLite's
+    own driver on the same file, psycopg on the same PostgreSQL database; None when there
+    is no synchronous driver for it."""
     async_engine = sessions.kw["bind"]
     twin = _TWINS.get(async_engine.sync_engine)
-    if twin is None:
-        url = async_engine.url.set(drivername="sqlite")
-        twin = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    if twin is not None:
+        return twin
+    if async_engine.dialect.name == "sqlite":
+        twin = create_engine(async_engine.url.set(drivername="sqlite"),
+                             connect_args={"timeout": 30, "check_same_thread": False})
         tune_sqlite(twin)
-        _TWINS[async_engine.sync_engine] = twin
+    elif async_engine.dialect.name == "postgresql" and find_spec("psycopg") is not None:
+        # no ping before each transaction (a round trip on every turn): a connection
+        # the server dropped fails its turn as "try again later" (models.db.is_transient),
+        # and the pool then replaces all its connections
+        twin = create_engine(async_engine.url.set(drivername="postgresql+psycopg"))
+    else:
+        return None
+    _TWINS[async_engine.sync_engine] = twin
     return twin
 
 
@@ -108,11 +120,14 @@ def _run_in_thread(engine: Engine, body: Body[T]) -> T:
 
 async def run_transaction(sessions: async_sessionmaker[AsyncSession], body: Body[T]) -> T:
     """`body(session)` in one transaction: committed if it returns, rolled back if it
-    raises. On SQLite, in one hop to a worker thread (see the module's docstring)."""
-    writer = sqlite_writer(sessions)
-    if writer is None:
+    raises; in one hop to a worker thread (see the module's docstring). SQLite's writers
+    of this process take turns (models.db.sqlite_writer)."""
+    twin = twin_engine(sessions)
+    if twin is None:
         async with transaction(sessions) as session:
             return await body(session)
+    writer = sqlite_writer(sessions)
+    if writer is None:
+        return await asyncio.to_thread(_run_in_thread, twin, body)
     async with writer.turn():
-        return await asyncio.to_thread(_run_in_thread, twin_engine(sessions), body)
-
+        return await asyncio.to_thread(_run_in_thread, twin, body)
