@@ -29,8 +29,14 @@ from handlers.matching import fold
 from handlers.messages import text as catalogue_text
 from handlers.types import Incoming, Reply
 from handlers.untrusted import as_number, clean_id
-from models.people import InvalidPhone, identity_for, normalise_phone
-from models.whatsapp import note_inbound, opt_in, opt_out
+from models.people import (
+    InvalidPhone,
+    identity_for,
+    normalise_phone,
+    note_inbound,
+    opt_in,
+    opt_out,
+)
 
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
