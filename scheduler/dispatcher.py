@@ -1,8 +1,10 @@
 """The outbox dispatcher: claims due notices, renders each in its recipient's language,
 hands it to the sender of the chat the person last wrote from (or, when that chat cannot
-take it, to their next one), and records the outcome as soon as it is known. Sending
-happens outside any transaction; a dispatcher that dies mid-way leaves claims whose lease
-runs out, and the notices it had not recorded are sent by the next pass.
+take it, to their next one), and reports the outcome, as soon as it is known, to the
+store (models/outbox.py), which alone sets a notice's status: the dispatcher keeps only
+the order of things and each platform's limits. Sending happens outside any transaction;
+a dispatcher that dies mid-way leaves claims whose lease runs out, and the notices it had
+not recorded are sent by the next pass.
 
 Exactly once, as far as a platform lets us know: each notice is marked "in flight" just
 before it is handed to a channel, and the mark goes with the outcome. A dispatcher asked
