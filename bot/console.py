@@ -48,7 +48,7 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
             return 0
         person = await session.get(Person, identity.person_id)
         notices = []
-        for notice in await outbox.unseen_notices(session, person.id, "console"):
+        for notice in await outbox.unseen_notices(session, person.id, ConsoleSender.channel):
             if await still_stands(session, notice):
                 notices.append(notice)
             else:  # e.g. an offer for a job cancelled meanwhile: nothing to answer
