@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.whatsapp.errors import OUTSIDE_WINDOW, UNREACHABLE
+from bot.whatsapp.sender import WhatsAppSender
 from bot.whatsapp.window import WINDOW_HOLD
 from models import outbox
 
-CHANNEL = "whatsapp"
 # How far along a message is.
 PROGRESS = {
     "accepted": 0, "queued": 0,
@@ -53,7 +53,7 @@ async def record_status(session: AsyncSession, message_sid: str, status: str,
     if report is None:
         return False
     if notice_id is not None:
-        await outbox.settle_unknown_send(session, notice_id, channel=CHANNEL,
+        await outbox.settle_unknown_send(session, notice_id, channel=WhatsAppSender.channel,
                                          provider_message_id=message_sid, now=now)
     changed = await outbox.record_delivery(session, message_sid, report)
     if changed and error_code in UNREACHABLE and status in NOT_ARRIVED:
