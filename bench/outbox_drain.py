@@ -20,14 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.runtime import start_runtime
 from bot.settings import Settings
+from handlers.sending import Limits, SendResult
 from models import migrate
 from models.base import Role
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Organisation, Person
-from scheduler.dispatcher import Dispatcher, SendResult
-from scheduler.ratelimit import Limits
+from scheduler.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 

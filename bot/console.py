@@ -12,9 +12,9 @@ from handlers.messages import DEFAULT_LANGUAGE, text
 from handlers.notices import still_stands
 from handlers.sending import SendResult
 from handlers.types import File, Incoming, Reply
+from models import outbox
 from models.base import NoticeStatus
 from models.db import transaction
-from models.outbox import unseen_console_notices
 from models.people import identity_for
 from models.tables import Attachment, ChatIdentity, Person
 
@@ -48,13 +48,12 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
             return 0
         person = await session.get(Person, identity.person_id)
         notices = []
-        for notice in await unseen_console_notices(session, person.id):
+        for notice in await outbox.unseen_notices(session, person.id, ConsoleSender.channel):
             if await still_stands(session, notice):
                 notices.append(notice)
             else:  # e.g. an offer for a job cancelled meanwhile: nothing to answer
-                notice.shown_at = runtime.clock()
-                notice.status, notice.last_error = NoticeStatus.WITHDRAWN, "withdrawn"
-                session.add(notice)
+                outbox.mark_shown(session, notice, runtime.clock())
+                outbox.withdraw(session, notice, "withdrawn")
         if notices:
             write(text(person.language, "console.notices", count=len(notices)))
         for notice in notices:
@@ -66,8 +65,7 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
                 if stored is not None:
                     file = File(stored.filename, stored.content_type, stored.data)
                     write(text(person.language, "console.file_saved", path=save_file(file)))
-            notice.shown_at = runtime.clock()
-            session.add(notice)
+            outbox.mark_shown(session, notice, runtime.clock())
             # now that it is on screen, its numbers are what the next answer means
             await show_notice(session, identity.id, notice.id, runtime.clock())
         return len(notices)

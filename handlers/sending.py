@@ -1,6 +1,8 @@
 """The contract between the outbox dispatcher (scheduler/) and each channel's sender
-(bot/): what a sender is asked to do, and what it answers. Both sides import it from
-here, so neither depends on the other."""
+(bot/): what a sender is asked to do, the limits it declares, and what it answers. Both
+sides import it from here, so neither depends on the other. A sender only says what
+happened (a SendResult); the dispatcher reports it to the store (models.outbox), which
+alone sets a notice's status."""
 
 from dataclasses import dataclass
 from typing import Protocol
@@ -8,6 +10,16 @@ from typing import Protocol
 from handlers.types import Reply
 from models.base import NoticeStatus
 from models.tables import ChatIdentity, Notice
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's sending limits: at most `per_second` messages in any one-second
+    window overall, and at most one message per `per_chat_seconds` to any one chat (kept
+    by scheduler/ratelimit.py)."""
+
+    per_second: float
+    per_chat_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

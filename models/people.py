@@ -1,5 +1,6 @@
 """Identities, enrolment codes and people: who is writing, and what they may do."""
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -7,14 +8,16 @@ import phonenumbers
 from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import NoticeStatus, Role, utcnow
+from models import outbox
+from models.base import Role, utcnow
 from models.db import insert_ignoring_duplicates
-from models.tables import ChatIdentity, EnrolmentCode, LinkCode, Notice, Organisation, Person
+from models.tables import ChatIdentity, EnrolmentCode, LinkCode, Organisation, Person
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed on a phone
 CODE_LENGTH = 8
 LINK_CODE_LENGTH = 6
 LINK_CODE_MINUTES = 15
+ADDRESS_SCHEME = re.compile(r"^[a-z]+:", re.IGNORECASE)  # e.g. a platform's "xyz:+39…"
 
 
 class InvalidPhone(ValueError):
@@ -22,9 +25,10 @@ class InvalidPhone(ValueError):
 
 
 def normalise_phone(text: str, region: str = "IT") -> str:
-    """Any way a person writes a phone number → E.164 (+39...), or InvalidPhone."""
+    """Any way a person writes a phone number, or a platform's address of one ("scheme:"
+    and the number) → E.164 (+39...), or InvalidPhone."""
     try:
-        number = phonenumbers.parse(text.strip().removeprefix("whatsapp:"), region)
+        number = phonenumbers.parse(ADDRESS_SCHEME.sub("", text.strip()), region)
     except phonenumbers.NumberParseException as error:
         raise InvalidPhone(text) from error
     if not phonenumbers.is_valid_number(number):
@@ -106,27 +110,12 @@ async def enrol(session: AsyncSession, identity: ChatIdentity, code: str, *, fir
     identity.person_id = person.id
     session.add(identity)
     if person.role in (Role.COORDINATOR, Role.OPERATOR):
-        await _hand_over_held_notices(session, person)
+        await outbox.hand_over_held(session, person)
     return person
 
 
 class CodeRace(RuntimeError):
     """Two chats used the same code at the same instant; the loser's transaction rolls back."""
-
-
-async def _hand_over_held_notices(session: AsyncSession, person: Person) -> None:
-    """Notices queued for a role before anyone had it (the coordinator; a cooperative's
-    operators, e.g. a low score's alert) now go to this person, the first to have it."""
-    held = await session.exec(select(Notice).where(
-        Notice.status == NoticeStatus.HELD, Notice.audience == person.role,
-        Notice.person_id.is_(None)))
-    for notice in held.all():
-        if person.role == Role.OPERATOR \
-                and notice.params.get("organisation_id") != person.organisation_id:
-            continue
-        notice.person_id = person.id
-        notice.status = NoticeStatus.PENDING
-        session.add(notice)
 
 
 async def people_with_role(session: AsyncSession, role: Role,
@@ -140,6 +129,16 @@ async def people_with_role(session: AsyncSession, role: Role,
 def usable(identity: ChatIdentity) -> bool:
     """A chat notices may go to: not found blocked or unreachable, not opted out."""
     return identity.unreachable_at is None and identity.opted_out_at is None
+
+
+async def mark_unreachable(session: AsyncSession, identity_ids: list[int],
+                           now: datetime) -> None:
+    """These chats were found unable to receive from us (blocked, no such number): no
+    notice goes to them until their person writes from them again."""
+    for identity_id in identity_ids:
+        identity = await session.get(ChatIdentity, identity_id)
+        identity.unreachable_at = now
+        session.add(identity)
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> list[ChatIdentity]:

@@ -12,15 +12,14 @@ from datetime import datetime
 from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import jobs
+from models import jobs, outbox
 from models.audit import record_change, require_coordinator
-from models.base import NoticeStatus, OrgRole, RequestStatus, Role
+from models.base import OrgRole, RequestStatus, Role
 from models.offers import NotAllowed
 from models.people import usable
 from models.tables import (
     ChangeEvent,
     ChatIdentity,
-    Notice,
     Offer,
     Organisation,
     Person,
@@ -114,9 +113,7 @@ async def deactivate(session: AsyncSession, actor: Person, person_id: int,
         return False
     await session.refresh(person)
     given_back = await _give_back_jobs(session, person, now)
-    await session.exec(update(Notice).where(
-        Notice.person_id == person.id, Notice.status == NoticeStatus.PENDING)
-        .values(status=NoticeStatus.HELD, held_reason=INACTIVE, claimed_until=None))
+    await outbox.hold_pending(session, person.id, INACTIVE)
     await record_change(session, actor, "person", person.id, "deactivate", {"active": True},
                         {"active": False, "jobs_given_back": given_back}, now)
     return True
@@ -131,10 +128,7 @@ async def reactivate(session: AsyncSession, actor: Person, person_id: int,
     if switched.rowcount != 1:
         return False
     await session.refresh(person)
-    await session.exec(update(Notice).where(
-        Notice.person_id == person.id, Notice.status == NoticeStatus.HELD,
-        Notice.held_reason == INACTIVE)
-        .values(status=NoticeStatus.PENDING, held_reason=None, next_attempt_at=now))
+    await outbox.release_held(session, person.id, now, reason=INACTIVE)
     await record_change(session, actor, "person", person.id, "reactivate", {"active": False},
                         {"active": True}, now)
     return True

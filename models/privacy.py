@@ -9,8 +9,9 @@ from typing import Any
 from sqlmodel import and_, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import outbox
 from models import requests as store
-from models.base import NoticeStatus, RequestStatus, Role
+from models.base import RequestStatus, Role
 from models.jobs import release
 from models.tables import (
     Attachment,
@@ -38,7 +39,6 @@ DELIVERED_REPLIES_KEPT = timedelta(days=1)
 EXPORTS_KEPT = timedelta(days=7)
 EXPORT_FILE_PREFIX = "intempo-dati-"  # a person's own-data file: intempo-dati-<id>.json
 ENDED = (RequestStatus.DONE, RequestStatus.NO_SHOW, RequestStatus.CANCELLED)
-WAITING = (NoticeStatus.PENDING, NoticeStatus.HELD)
 # the params of a notice that hold what a person typed, or a person's name, by kind
 PERSONAL_PARAMS = {
     "relay.message": ("sender", "message"),
@@ -66,9 +66,9 @@ async def _blank_notices(session: AsyncSession, *where) -> None:
         notice.params = {key: "" if key in personal else value
                          for key, value in notice.params.items()}
         notice.rendered_text = None
-        if notice.status in WAITING:
-            notice.status, notice.last_error = str(NoticeStatus.FAILED), "personal data erased"
         session.add(notice)
+        if notice.status in outbox.WAITING:
+            outbox.give_up(session, notice, "personal data erased")
 
 
 def _about_requests(request_ids: list[int]):
@@ -249,9 +249,7 @@ async def erase_person(session: AsyncSession, person: Person, now: datetime) -> 
     await _erase_words_to_others(session, person)
     await _erase_chats(session, person)
     await session.exec(delete(Attachment).where(Attachment.owner_id == person.id))
-    await session.exec(update(Notice).where(
-        Notice.person_id == person.id, Notice.status.in_(WAITING))
-        .values(status=NoticeStatus.FAILED, last_error="person erased"))
+    await outbox.give_up_waiting(session, person.id, "person erased")
     await session.exec(update(Notice).where(Notice.person_id == person.id)
                        .values(params={}, rendered_text=None))
     person.first_name, person.last_address, person.last_municipality_id = None, None, None

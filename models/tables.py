@@ -319,7 +319,7 @@ class Notice(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_column=utc_column())
     last_error: str | None = Field(default=None, max_length=500)
     rendered_text: str | None = None
-    held_reason: str | None = Field(default=None, max_length=40)  # e.g. "whatsapp_window"
+    held_reason: str | None = Field(default=None, max_length=40)  # e.g. "inactive"
     provider_message_id: str | None = Field(default=None, max_length=64, index=True)
     delivery_status: str | None = Field(default=None, max_length=20)  # queued … read/failed
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))

@@ -1,8 +1,10 @@
 """The outbox dispatcher: claims due notices, renders each in its recipient's language,
 hands it to the sender of the chat the person last wrote from (or, when that chat cannot
-take it, to their next one), and records the outcome as soon as it is known. Sending
-happens outside any transaction; a dispatcher that dies mid-way leaves claims whose lease
-runs out, and the notices it had not recorded are sent by the next pass.
+take it, to their next one), and reports the outcome, as soon as it is known, to the
+store (models/outbox.py), which alone sets a notice's status: the dispatcher keeps only
+the order of things and each platform's limits. Sending happens outside any transaction;
+a dispatcher that dies mid-way leaves claims whose lease runs out, and the notices it had
+not recorded are sent by the next pass.
 
 Exactly once, as far as a platform lets us know: each notice is marked "in flight" just
 before it is handed to a channel, and the mark goes with the outcome. A dispatcher asked
@@ -29,19 +31,12 @@ from handlers.dialogue import show_notice
 from handlers.notices import render_notice, still_stands
 from handlers.sending import Sender, SendResult
 from handlers.types import Reply
-from models.base import NoticeStatus, utcnow
+from models import outbox
+from models.base import utcnow
 from models.db import GroupCommit, transaction
-from models.outbox import (
-    MAX_ATTEMPTS,
-    MAX_UNKNOWN_RESENDS,
-    backoff,
-    claim_due,
-    hand_back,
-    mark_in_flight,
-    message_ids_taken,
-    outcome_unknown,
-)
-from models.people import identities_of, usable
+from models.outbox import MAX_ATTEMPTS, MAX_UNKNOWN_RESENDS
+from models.people import identities_of, mark_unreachable, usable
+from models.people_admin import INACTIVE
 from models.tables import ChatIdentity, Notice, Person
 from scheduler.ratelimit import SlidingWindowLimiter
 from scheduler.replies import ReplyCourier
@@ -54,6 +49,7 @@ CONFIRM_GRACE = timedelta(seconds=60)
 LOOKUP_RETRY = 30.0  # seconds, when the platform could not be asked
 STOP_GRACE = 20.0  # seconds a stopping dispatcher gives the sends it started
 NOT_SENT_AGAIN = "the last send's outcome is unknown: not sent again"
+OPTED_OUT = "opted_out"  # held: the person opted out of every chat
 
 
 @dataclass(frozen=True)
@@ -163,7 +159,7 @@ class Dispatcher:
         finally:
             if unsent:
                 async with transaction(self.sessions) as session:
-                    await hand_back(session, unsent)
+                    await outbox.hand_back(session, unsent)
                 log.info("stopping: %d claimed notices handed back", len(unsent))
         if self.stopping.is_set():
             return len(deliveries)
@@ -212,40 +208,31 @@ class Dispatcher:
         now = self.clock()
         async with transaction(self.sessions) as session:
             deliveries = []
-            for notice in await claim_due(session, now, self.batch, self.lease):
+            for notice in await outbox.claim_due(session, now, self.batch, self.lease):
                 person = await session.get(Person, notice.person_id)
                 if person is not None and not person.active and person.erased_at is None:
-                    notice.status, notice.claimed_until = NoticeStatus.HELD, None
-                    notice.held_reason = "inactive"  # released when switched on again
-                    session.add(notice)
+                    outbox.hold(session, notice, INACTIVE)  # released when switched on again
                     continue
                 chats = await self._usable_chats(session, person)
                 if not chats and await self._opted_out_everywhere(session, person):
-                    notice.status, notice.claimed_until = NoticeStatus.HELD, None
-                    notice.held_reason = "opted_out"  # released if they write again
-                    session.add(notice)
+                    outbox.hold(session, notice, OPTED_OUT)  # released if they write again
                     continue
                 if not chats:
-                    notice.next_attempt_at = now + NO_CHAT_RETRY
-                    notice.claimed_until = None
-                    notice.last_error = "no reachable chat for this person yet"
-                    session.add(notice)
+                    outbox.postpone(session, notice, now + NO_CHAT_RETRY,
+                                    "no reachable chat for this person yet")
                     continue
                 if not await still_stands(session, notice):  # e.g. the job was cancelled
-                    notice.status, notice.claimed_until = NoticeStatus.WITHDRAWN, None
-                    notice.last_error = "withdrawn: what it offered no longer stands"
-                    session.add(notice)
+                    outbox.withdraw(session, notice,
+                                    "withdrawn: what it offered no longer stands")
                     continue
                 try:
                     reply = await render_notice(session, notice, person)
                 except (KeyError, ValueError, IndexError) as error:  # a bug, not a blip
                     log.exception("notice %s cannot be rendered", notice.id)
-                    notice.status, notice.claimed_until = NoticeStatus.FAILED, None
-                    notice.last_error = f"cannot render: {error!r}"[:500]
-                    session.add(notice)
+                    outbox.give_up(session, notice, f"cannot render: {error!r}")
                     continue
                 unknown = None
-                if outcome_unknown(notice):
+                if outbox.outcome_unknown(notice):
                     chat = await session.get(ChatIdentity, notice.in_flight_chat_id) \
                         if notice.in_flight_chat_id is not None else None
                     unknown = Unknown(chat, notice.in_flight_at, notice.unknown_outcomes)
@@ -328,14 +315,14 @@ class Dispatcher:
         if not candidates:
             return None
         async with transaction(self.sessions) as session:
-            taken = await message_ids_taken(
+            taken = await outbox.message_ids_taken(
                 session, [c.provider_message_id for c in candidates if c.provider_message_id])
         free = [c for c in candidates if c.provider_message_id not in taken]
         return free[0] if free else None
 
     async def _mark(self, marks: list[tuple[int, int]]) -> None:
         async with transaction(self.sessions) as session:
-            await mark_in_flight(session, marks, self.clock())
+            await outbox.mark_in_flight(session, marks, self.clock())
 
     async def _send(self, identity: ChatIdentity, delivery: Delivery,
                     deadline: float) -> SendResult | None:
@@ -380,46 +367,33 @@ class Dispatcher:
         return None
 
     async def _record(self, outcomes: list[Outcome]) -> None:
+        """Report each outcome to the store (models.outbox sets the notice's status)."""
         if not outcomes:
             return
         now = self.clock()
         async with transaction(self.sessions) as session:
             for outcome in outcomes:
-                for identity_id in outcome.blocked:
-                    identity = await session.get(ChatIdentity, identity_id)
-                    identity.unreachable_at = now
-                    session.add(identity)
-                await self._record_one(session, outcome, now)
+                await mark_unreachable(session, outcome.blocked, now)
+                reply = outcome.delivery.reply
+                await outbox.record_attempt(
+                    session, outcome.delivery.notice_id, stored(outcome.result),
+                    channel=outcome.identity.channel,
+                    text=reply.text + (f"\n({reply.hint})" if reply.hint else ""),
+                    errors=outcome.errors, now=now, outcome_known=not outcome.still_unknown)
                 sender = self.senders.get(outcome.identity.channel)
                 if outcome.result.ok and getattr(sender, "numbered_choices", False):
                     # the person reads its choices as numbers: they answer it next
                     await show_notice(session, outcome.identity.id,
                                       outcome.delivery.notice_id, now)
 
-    @staticmethod
-    async def _record_one(session: AsyncSession, outcome: Outcome, now: datetime) -> None:
-        delivery, identity, result = outcome.delivery, outcome.identity, outcome.result
-        notice = await session.get(Notice, delivery.notice_id)
-        notice.claimed_until = None
-        if not outcome.still_unknown:
-            notice.in_flight_at = notice.in_flight_chat_id = None  # the outcome is known
-        notice.channel = identity.channel
-        notice.last_error = outcome.errors
-        reply = delivery.reply
-        notice.rendered_text = reply.text + (f"\n({reply.hint})" if reply.hint else "")
-        if result.hold or result.unreachable:
-            notice.status = NoticeStatus.HELD
-            notice.held_reason = (result.error or "no usable chat")[:40]
-        elif result.ok:
-            notice.status, notice.sent_at = str(result.status), now
-            notice.provider_message_id = result.provider_message_id
-            notice.delivery_status = None  # a resend after a hold is a new message
-        elif result.retry_after:  # the platform said "later": not a failed attempt
-            notice.next_attempt_at = now + timedelta(seconds=result.retry_after)
-        else:
-            notice.attempts += 1
-            if result.permanent or notice.attempts >= MAX_ATTEMPTS:
-                notice.status = NoticeStatus.FAILED
-            else:
-                notice.next_attempt_at = now + backoff(notice.attempts)
-        session.add(notice)
+
+def stored(result: SendResult) -> outbox.Outcome:
+    """What a channel's answer means for the notice, in the store's terms: held when the
+    chat cannot take it now, sent, "later" (not a failed attempt), or failed."""
+    if result.hold or result.unreachable:
+        return outbox.Held(result.error or "no usable chat")
+    if result.ok:
+        return outbox.Sent(str(result.status), result.provider_message_id)
+    if result.retry_after:
+        return outbox.Later(result.retry_after)
+    return outbox.Failed(permanent=result.permanent)

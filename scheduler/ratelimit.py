@@ -11,18 +11,13 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+
+from handlers.sending import Limits
 
 PRUNE_ABOVE = 10_000
 SPARE = 0.001  # a millisecond to spare on every limit, for clock jitter and rounding
 WINDOW = 1.0 + SPARE
 MIN_SLEEP = 0.001  # never spin on a wait rounded to nothing
-
-
-@dataclass(frozen=True)
-class Limits:
-    per_second: float
-    per_chat_seconds: float = 0.0
 
 
 class SlidingWindowLimiter:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from handlers.sending import Limits, SendResult
 from handlers.types import Reply
 from models.base import Role
 from models.db import transaction
@@ -19,8 +20,7 @@ from models.tables import ChatIdentity, Notice
 from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.digest import days_due
-from scheduler.dispatcher import Dispatcher, SendResult
-from scheduler.ratelimit import Limits
+from scheduler.dispatcher import Dispatcher
 from tests.conftest import ROME
 from tests.support import make_person
 

@@ -10,11 +10,12 @@ from sqlmodel import select
 
 from bot.settings import Settings
 from bot.telegram.channel import install
+from handlers.sending import SendResult
 from models.base import NoticeStatus, Role
 from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, queue_notice
 from models.tables import ChatIdentity, Notice
-from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.dispatcher import Dispatcher
 from tests.support import make_person
 from tests.telegram_fake import TOKEN, FakeBotApi
 from tests.test_outbox import RecordingSender

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot.runtime import start_runtime
 from bot.settings import Settings
 from bot.web import create_app
+from handlers.sending import SendResult
 from models import migrate
 from models.db import transaction
 from models.outbox import queue_notice
@@ -25,7 +26,7 @@ from models.people import identity_for
 from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.backup_job import backup_jobs
-from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.dispatcher import Dispatcher
 from tests.conftest import PG_ADMIN
 from tests.support import enrolled
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlmodel import select
 
+from handlers.sending import SendResult
 from handlers.types import Reply
 from models import jobs, offers
 from models import requests as store
@@ -14,7 +15,7 @@ from models.calendar import add_working_minutes
 from models.db import transaction
 from models.fund import the_fund
 from models.tables import ChatIdentity, Notice, Offer, Person, RelayMessage, ServiceRequest
-from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.dispatcher import Dispatcher
 from tests.support import Chatter, enrolled, make_person, plain
 from tests.test_routing import THURSDAY, book
 

@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import select
 
 from bot.console import chat as console_chat
+from handlers.sending import Limits, SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, Role
 from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, claim_due, queue_notice
 from models.tables import ChatIdentity, Notice
-from scheduler.dispatcher import Dispatcher, SendResult
-from scheduler.ratelimit import Limits
+from scheduler.dispatcher import Dispatcher
 from tests.support import enrolled, make_person, plain
 from tests.test_routing import book
 

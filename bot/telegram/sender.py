@@ -30,10 +30,9 @@ from bot.logs import hashed
 from bot.telegram.adapter import CHANNEL
 from bot.telegram.flood import FloodGate
 from bot.telegram.rendering import render_reply
-from handlers.sending import SendResult
+from handlers.sending import Limits, SendResult
 from handlers.types import File, Reply
 from models.tables import ChatIdentity, Notice
-from scheduler.ratelimit import Limits
 
 log = logging.getLogger(__name__)
 UNREACHABLE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")

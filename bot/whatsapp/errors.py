@@ -6,10 +6,10 @@ import asyncio
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
+from bot.whatsapp.window import WINDOW_HOLD
 from handlers.sending import SendResult
-from models.whatsapp import WINDOW_HOLD
 
-OUTSIDE_WINDOW = 63016
+OUTSIDE_WINDOW = 63016  # free text sent outside the 24-hour window
 # the number cannot receive from us on WhatsApp: mark this chat, try the person's others
 UNREACHABLE = {
     21211,  # invalid 'To' number

@@ -22,14 +22,13 @@ from bot.whatsapp.client import close_client, make_client
 from bot.whatsapp.errors import classify
 from bot.whatsapp.settings import WhatsAppSettings
 from bot.whatsapp.templates import TemplateSet
-from handlers.sending import SendResult
+from bot.whatsapp.window import WINDOW_HOLD, in_window
+from handlers.sending import Limits, SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, utcnow
 from models.db import transaction
 from models.inbound import chat_language
 from models.tables import ChatIdentity, Notice
-from models.whatsapp import WINDOW_HOLD
-from scheduler.ratelimit import Limits
 
 log = logging.getLogger(__name__)
 OPTED_OUT = "whatsapp_opted_out"
@@ -38,10 +37,6 @@ LOOKUP_LIMIT = 20  # recent messages to one number, looked through for an unknow
 LOOKUP_PROBE = 60  # characters of the notice's text looked for in a message's body
 LOOKUP_SLACK = timedelta(minutes=1)
 GONE_WRONG = {"failed", "undelivered", "canceled"}
-WINDOW = timedelta(hours=24)
-# Twilio measures the window from when it received the person's message, a moment before
-# we stored it, and our request takes a moment to reach it: keep clear of the edge.
-WINDOW_MARGIN = timedelta(minutes=5)
 
 
 SANDBOX = "whatsapp:+14155238886"
@@ -54,11 +49,6 @@ SANDBOX_LIMITS = Limits(per_second=1, per_chat_seconds=3.0)
 
 def whatsapp_address(number: str) -> str:
     return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
-
-
-def in_window(identity: ChatIdentity, now: datetime) -> bool:
-    last = identity.last_inbound_at
-    return last is not None and now - last < WINDOW - WINDOW_MARGIN
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Delivery status callbacks (POST /whatsapp/status): Twilio tells, for each message the
 sender created with a StatusCallback, that it is queued, sent, delivered, read, failed or
 undelivered. The outbox row with that Message SID records it (monotonically, see
-models.whatsapp). Callbacks may come late, twice or out of order: every one is answered
+delivery.py). Callbacks may come late, twice or out of order: every one is answered
 200 unless it is not signed."""
 
 import logging
@@ -11,13 +11,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
-from bot.whatsapp.errors import UNREACHABLE
+from bot.whatsapp.delivery import record_status
 from bot.whatsapp.form import BadSid, message_sid
 from bot.whatsapp.sender import NOTICE_PARAMETER
 from bot.whatsapp.signature import Refused, signed_form
 from handlers.untrusted import as_number
 from models.db import transaction
-from models.whatsapp import claim_unknown_send, record_delivery_status
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +40,8 @@ def endpoint(runtime, validator: RequestValidator) -> Callable:
         # the notice the message is, named in the callback URL the sender gave Twilio
         notice_id = as_number(request.query_params.get(NOTICE_PARAMETER, ""), max_digits=12)
         async with transaction(runtime.sessions) as session:
-            if notice_id is not None:
-                await claim_unknown_send(session, notice_id, sid, status, runtime.clock())
-            changed = await record_delivery_status(
-                session, sid, status, None if code is None else str(code),
-                unreachable=code in UNREACHABLE, now=runtime.clock())
+            changed = await record_status(session, sid, status, code, notice_id=notice_id,
+                                          now=runtime.clock())
         log.debug("status %s for %s: %s", status, sid, "recorded" if changed else "ignored")
         return Response(status_code=200)
 
