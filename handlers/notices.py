@@ -4,19 +4,17 @@ A notice is `kind` + `params` (+ choices). Params that name a request are expand
 into its public facts (number, service, when, place) so every notice can say what it is
 about; `service_id`/`starts_at` params are turned into names and local times."""
 
-import secrets
 from datetime import datetime
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
 from handlers.steps.request import service_name
 from handlers.types import Choice, File, Reply
 from models.base import RequestStatus
+from models.notice_view import choice_token, sent_as
 from models.tables import (
     Attachment,
-    ChoiceToken,
     Municipality,
     Notice,
     Offer,
@@ -93,21 +91,9 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
             file = File(stored.filename, stored.content_type, stored.data, stored.id)
     choices = []
     for choice in notice.choices:
-        token = secrets.token_urlsafe(6)
-        session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
+        token = choice_token(session, person.id, choice["value"])
         choices.append(Choice(messages.text(language, choice["key"]), token))
     hint = " ".join([messages.text(language, "notice.answer_hint"),
                      messages.text(language, f"notice_hint.{notice.kind}")]) if choices else None
     return Reply(text, tuple(choices), hint, notice=True, file=file,
-                 withdraws=await _withdrawn(session, params.get("withdraws")))
-
-
-async def _withdrawn(session: AsyncSession, dedupe_key: str | None) -> tuple[str, str] | None:
-    """Where the earlier notice `dedupe_key` was sent, if it was."""
-    if not dedupe_key:
-        return None
-    earlier = (await session.exec(select(Notice).where(
-        Notice.dedupe_key == dedupe_key))).first()
-    if earlier is None or not earlier.channel or not earlier.provider_message_id:
-        return None
-    return earlier.channel, earlier.provider_message_id
+                 withdraws=await sent_as(session, params.get("withdraws")))
