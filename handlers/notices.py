@@ -2,7 +2,10 @@
 
 A notice is `kind` + `params` (+ choices). Params that name a request are expanded here
 into its public facts (number, service, when, place) so every notice can say what it is
-about; `service_id`/`starts_at` params are turned into names and local times."""
+about; `service_id`/`starts_at` params are turned into names and local times.
+
+Whether a notice's choices still act on something (`still_stands`) is a question for the
+store: models/notice_view.py, re-exported here for the dispatcher and the console."""
 
 from datetime import datetime
 
@@ -11,13 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import formatting, messages
 from handlers.steps.request import service_name
 from handlers.types import Choice, File, Reply
-from models.base import RequestStatus
-from models.notice_view import choice_token, sent_as
+from models.notice_view import choice_token, sent_as, still_stands  # noqa: F401 (re-exported)
 from models.tables import (
     Attachment,
     Municipality,
     Notice,
-    Offer,
     Person,
     Service,
     ServiceRequest,
@@ -55,28 +56,6 @@ async def notice_text(session: AsyncSession, notice: Notice, language: str) -> s
     """The notice's sentence in `language`, without its choices."""
     params = await _params(session, notice, language)
     return messages.text(language, f"notice.{notice.kind}", **params)
-
-
-async def still_stands(session: AsyncSession, notice: Notice) -> bool:
-    """Whether what a notice's choices act on still stands: an offer still open (not for a
-    request cancelled, taken or whose worker was erased), a reminder's request still open.
-    A notice without choices always stands."""
-    for choice in notice.choices:
-        kind, _, rest = choice["value"].partition(":")
-        target = rest.rpartition(":")[2]
-        if not target.isdigit():
-            continue
-        if kind == "offer":
-            offer = await session.get(Offer, int(target))
-            request = await session.get(ServiceRequest, offer.request_id) if offer else None
-            if offer is None or offer.status != "open" or request is None \
-                    or request.status != RequestStatus.PENDING:
-                return False
-        if kind == "reminder":
-            request = await session.get(ServiceRequest, int(target))
-            if request is None or request.status not in RequestStatus.open():
-                return False
-    return True
 
 
 async def render_notice(session: AsyncSession, notice: Notice, person: Person) -> Reply:

@@ -15,6 +15,7 @@ from models import catalog_reads, fund
 from models import requests as store
 from models.base import Category
 from models.calendar import MIN_LEAD, Availability, availability, is_holiday, local
+from models.person_settings import remember_place
 from models.tables import Municipality, Service, ServiceRequest
 
 MAX_ADDRESS, MAX_NOTES = 200, 500
@@ -387,9 +388,7 @@ class Summary(Step):
         if outcome.request is None:
             turn.say("req.quote_changed")
             return Stay()
-        turn.person.last_municipality_id = draft.municipality_id
-        turn.person.last_address = draft.address
-        turn.session.add(turn.person)
+        remember_place(turn.session, turn.person, draft.municipality_id, draft.address)
         return announce_routing(turn, outcome.request.id, outcome.provider_name)
 
 
