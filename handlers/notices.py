@@ -15,9 +15,9 @@ from handlers import formatting, messages
 from handlers.steps.request import service_name
 from handlers.types import Choice, File, Reply
 from models.notice_view import choice_token, sent_as, still_stands  # noqa: F401 (re-exported)
+from models.requests import service_and_place
 from models.tables import (
     Attachment,
-    Municipality,
     Notice,
     Person,
     Service,
@@ -29,8 +29,7 @@ async def _request_facts(session: AsyncSession, request_id: int, language: str) 
     request = await session.get(ServiceRequest, request_id)
     if request is None:
         return {"number": request_id}
-    service = await session.get(Service, request.service_id)
-    place = await session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(session, request)
     return {"number": request.id, "service": service_name(service, language),
             "when": formatting.when(request.starts_at, language), "place": place.name,
             "address": request.address or "—",

@@ -29,6 +29,8 @@ Stable names (the panel calls them):
   has come is closed by itself (cancelled, actor none) and its money released; the worker
   is told. Returns how many.
 - `complaint_parties(session, request)` → (cooperative, operator) a complaint is about.
+- `worker_to_call(session, request)` → (first name, employer) of the request's worker, for
+  the office to get back to them about an unserved request.
 - `unserved_requests(session, limit)` → the requests nobody could take, the soonest first.
 - `complaints_then_comments(session, limit)` → the complaints (to handle first, then the
   handled ones, latest first), then the requests whose survey has a comment.
@@ -317,3 +319,13 @@ async def complaints_then_comments(session: AsyncSession,
         .where(Survey.comment.is_not(None), ServiceRequest.complaint_at.is_(None))
         .order_by(Survey.answered_at.desc()).limit(limit))).all()
     return [*complaints, *commented][:limit]
+
+
+async def worker_to_call(session: AsyncSession,
+                         request: ServiceRequest) -> tuple[str | None, str | None]:
+    """The first name and the employer of the request's worker, if any."""
+    worker = await session.get(Person, request.worker_id)
+    employer = await session.get(Organisation, worker.organisation_id) \
+        if worker and worker.organisation_id else None
+    return ((worker.first_name or None) if worker else None,
+            employer.name if employer else None)

@@ -7,14 +7,14 @@ from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
 from handlers.untrusted import as_number
 from models import fund, staff_actions
-from models.tables import Municipality, Service, ServiceRequest
+from models.requests import service_and_place
+from models.tables import ServiceRequest
 
 LIST_LIMIT = 15
 
 
 async def job_label(turn: Turn, request: ServiceRequest) -> str:
-    service = await turn.session.get(Service, request.service_id)
-    place = await turn.session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(turn.session, request)
     return (f"{formatting.when(request.starts_at, turn.language)} · "
             f"{service_name(service, turn.language)} · {place.name}")
 
@@ -22,8 +22,7 @@ async def job_label(turn: Turn, request: ServiceRequest) -> str:
 async def job_text(turn: Turn, request: ServiceRequest, key: str = "job.detail") -> str:
     """A job's facts without anything personal: service, time, place, duration, subsidy
     (`key` "coord.request_detail" titles it as a request, for the coordinator)."""
-    service = await turn.session.get(Service, request.service_id)
-    place = await turn.session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(turn.session, request)
     return turn.t(key, number=request.id, service=service_name(service, turn.language),
                   when=formatting.when(request.starts_at, turn.language), place=place.name,
                   duration=formatting.duration(request.duration_minutes, turn.language),

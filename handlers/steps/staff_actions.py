@@ -67,11 +67,9 @@ class CoordinatorJobView(Step):
             return Prompt(turn.t("mine.not_found"))
         parts = [await job_text(turn, request, "coord.request_detail")]
         if request.status == RequestStatus.UNSERVED:  # the office gets back to the worker
-            worker = await turn.session.get(Person, request.worker_id)
-            employer = await turn.session.get(Organisation, worker.organisation_id) \
-                if worker and worker.organisation_id else None
-            parts.append(turn.t("coord.unserved_worker", name=worker.first_name or "—",
-                                employer=employer.name if employer else "—"))
+            worker, employer = await staff_actions.worker_to_call(turn.session, request)
+            parts.append(turn.t("coord.unserved_worker", name=worker or "—",
+                                employer=employer or "—"))
         if request.complaint_at is not None:
             cooperative, operator = await staff_actions.complaint_parties(turn.session, request)
             parts.append(turn.t("coord.complaint_about", message=request.complaint or "—",
