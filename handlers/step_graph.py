@@ -159,14 +159,14 @@ class _Resolver:
         return None if body is None or orelse is None else tuple(sorted({*body, *orelse}))
 
     def _variable(self, name: str, seen: frozenset[str]) -> tuple[str, ...] | None:
-        """A module's constant, or a local variable: every value assigned to it."""
-        constant = _lookup(self.function.module, name)
-        if isinstance(constant, str):
-            return (constant,)
+        """A local variable (every value assigned to it), or else a module's constant."""
         assigned = [node.value for node in ast.walk(self.function.node)
                     if isinstance(node, ast.Assign) and len(node.targets) == 1
                     and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name]
-        if name in seen or not assigned:
+        if not assigned:
+            constant = _lookup(self.function.module, name)
+            return (constant,) if isinstance(constant, str) else None
+        if name in seen:
             return None
         found: set[str] = set()
         for value in assigned:
