@@ -1,6 +1,7 @@
 """The layers keep to their places (issue 9): the dialogue in handlers/ reads and writes the
-store only through named functions of models/ (no query built in handlers/), and never
-imports scheduler/ (the scheduler calls handlers/, not the other way round).
+store only through named functions of models/ (no query built in handlers/, no row added,
+deleted or flushed there; fetching a row by its id with `session.get` is allowed), and
+never imports scheduler/ (the scheduler calls handlers/, not the other way round).
 
 Read from the source with `ast`, so an import inside a function counts as well."""
 
@@ -14,6 +15,8 @@ ROOT = HANDLERS.parent
 QUERY_PACKAGES = ("sqlmodel", "sqlalchemy")
 QUERY_NAMES = {"select", "delete", "func", "update", "insert", "text"}
 FORBIDDEN_PACKAGES = ("scheduler",)
+SESSION_WRITES = {"add", "add_all", "delete", "exec", "execute", "flush", "merge", "scalar",
+                  "scalars", "commit"}
 # being rewritten by issue 9 item 5 (the lead session removes this exemption)
 EXEMPT = {"handlers/dialogue.py"}
 
@@ -33,10 +36,24 @@ def imports_of(source: str) -> list[tuple[str, str | None]]:
     return found
 
 
+def session_calls(source: str) -> list[str]:
+    """`session.<method>(...)` calls (also `turn.session.…`) other than `get`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in SESSION_WRITES:
+            owner = node.func.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            if name == "session":
+                found.append(f"calls session.{node.func.attr} (line {node.lineno})")
+    return found
+
+
 def layering_problems(source: str) -> list[str]:
     """What in `source` breaks the rule: a query-building name from SQLModel/SQLAlchemy,
-    the query packages imported whole, or anything of scheduler/."""
-    problems = []
+    the query packages imported whole, anything of scheduler/, a session used for more
+    than fetching by id."""
+    problems = session_calls(source)
     for module, name in imports_of(source):
         top = _top(module)
         if top in FORBIDDEN_PACKAGES:
@@ -82,11 +99,15 @@ def test_the_check_catches_each_kind_of_breach():
             "imports sqlalchemy.sql.expression.delete"],
         "from scheduler.chart import requests_chart": ["imports scheduler.chart.requests_chart"],
         "def later():\n    import scheduler.jobs\n": ["imports scheduler.jobs"],
+        "async def f(turn):\n    turn.session.add(row)\n": ["calls session.add (line 2)"],
+        "async def f(session):\n    await session.exec(q)\n": ["calls session.exec (line 2)"],
     }
     for source, expected in breaches.items():
         assert layering_problems(source) == expected, source
     allowed = ("from sqlmodel.ext.asyncio.session import AsyncSession\n"
-               "from sqlalchemy.exc import IntegrityError\nfrom models import jobs\n")
+               "from sqlalchemy.exc import IntegrityError\nfrom models import jobs\n"
+               "async def f(turn):\n    await turn.session.get(Person, 1)\n"
+               "    turn.conversation.back.append('x')\n")
     assert layering_problems(allowed) == []
 
 
