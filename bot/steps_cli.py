@@ -5,8 +5,6 @@ between its markers, so the diagram there is always the code's."""
 import sys
 from pathlib import Path
 
-from handlers.step_graph import mermaid
-
 START, END = "<!-- steps-graph:start -->", "<!-- steps-graph:end -->"
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -34,6 +32,8 @@ def add_parser(commands) -> None:
 
 
 def steps_graph(settings, args) -> int:
+    from handlers.step_graph import mermaid  # read from the code only when asked for
+
     diagram = mermaid()
     if not args.readme:
         sys.stdout.write(diagram)
