@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlmodel import select
 
-from bot import console, jobs_cli, logs, ops_cli
+from bot import console, jobs_cli, logs, ops_cli, steps_cli
 from bot.panel import cli as panel_cli
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, get_settings
@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_whatsapp_commands(commands, with_runtime)
     panel_cli.add_command(commands, with_runtime, _person)
     jobs_cli.add_parser(commands, with_runtime)
+    steps_cli.add_parser(commands)
 
     for name, job, text in (("serve", serve, "everything in one process (embedded default)"),
                             ("web", web, "the web process (webhooks, health)"),

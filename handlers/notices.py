@@ -2,24 +2,23 @@
 
 A notice is `kind` + `params` (+ choices). Params that name a request are expanded here
 into its public facts (number, service, when, place) so every notice can say what it is
-about; `service_id`/`starts_at` params are turned into names and local times."""
+about; `service_id`/`starts_at` params are turned into names and local times.
 
-import secrets
+Whether a notice's choices still act on something (`still_stands`) is a question for the
+store: models/notice_view.py, re-exported here for the dispatcher and the console."""
+
 from datetime import datetime
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
 from handlers.steps.request import service_name
 from handlers.types import Choice, File, Reply
-from models.base import RequestStatus
+from models.notice_view import choice_token, sent_as, still_stands  # noqa: F401 (re-exported)
+from models.requests import service_and_place
 from models.tables import (
     Attachment,
-    ChoiceToken,
-    Municipality,
     Notice,
-    Offer,
     Person,
     Service,
     ServiceRequest,
@@ -30,8 +29,7 @@ async def _request_facts(session: AsyncSession, request_id: int, language: str) 
     request = await session.get(ServiceRequest, request_id)
     if request is None:
         return {"number": request_id}
-    service = await session.get(Service, request.service_id)
-    place = await session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(session, request)
     return {"number": request.id, "service": service_name(service, language),
             "when": formatting.when(request.starts_at, language), "place": place.name,
             "address": request.address or "—",
@@ -59,28 +57,6 @@ async def notice_text(session: AsyncSession, notice: Notice, language: str) -> s
     return messages.text(language, f"notice.{notice.kind}", **params)
 
 
-async def still_stands(session: AsyncSession, notice: Notice) -> bool:
-    """Whether what a notice's choices act on still stands: an offer still open (not for a
-    request cancelled, taken or whose worker was erased), a reminder's request still open.
-    A notice without choices always stands."""
-    for choice in notice.choices:
-        kind, _, rest = choice["value"].partition(":")
-        target = rest.rpartition(":")[2]
-        if not target.isdigit():
-            continue
-        if kind == "offer":
-            offer = await session.get(Offer, int(target))
-            request = await session.get(ServiceRequest, offer.request_id) if offer else None
-            if offer is None or offer.status != "open" or request is None \
-                    or request.status != RequestStatus.PENDING:
-                return False
-        if kind == "reminder":
-            request = await session.get(ServiceRequest, int(target))
-            if request is None or request.status not in RequestStatus.open():
-                return False
-    return True
-
-
 async def render_notice(session: AsyncSession, notice: Notice, person: Person) -> Reply:
     """The text (and buttons) of a notice for this person."""
     language = person.language
@@ -93,21 +69,9 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
             file = File(stored.filename, stored.content_type, stored.data, stored.id)
     choices = []
     for choice in notice.choices:
-        token = secrets.token_urlsafe(6)
-        session.add(ChoiceToken(token=token, person_id=person.id, value=choice["value"]))
+        token = choice_token(session, person.id, choice["value"])
         choices.append(Choice(messages.text(language, choice["key"]), token))
     hint = " ".join([messages.text(language, "notice.answer_hint"),
                      messages.text(language, f"notice_hint.{notice.kind}")]) if choices else None
     return Reply(text, tuple(choices), hint, notice=True, file=file,
-                 withdraws=await _withdrawn(session, params.get("withdraws")))
-
-
-async def _withdrawn(session: AsyncSession, dedupe_key: str | None) -> tuple[str, str] | None:
-    """Where the earlier notice `dedupe_key` was sent, if it was."""
-    if not dedupe_key:
-        return None
-    earlier = (await session.exec(select(Notice).where(
-        Notice.dedupe_key == dedupe_key))).first()
-    if earlier is None or not earlier.channel or not earlier.provider_message_id:
-        return None
-    return earlier.channel, earlier.provider_message_id
+                 withdraws=await sent_as(session, params.get("withdraws")))

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from babel.numbers import format_decimal, format_percent
 
@@ -92,6 +92,25 @@ def digest_text(fig: DigestFigures, language: str) -> str:
                    text(language, "report.held_notices", count=fig.held_notices)]),
     ]
     return "\n\n".join(section for section in sections if section)
+
+
+def digest_message(fig: DigestFigures, language: str, *, late_as_of: datetime | None = None,
+                   missed: tuple[date, ...] = ()) -> str:
+    """The digest as a coordinator gets it: late (queued after its time, the process was
+    down), it first says as of when its figures are and which other days were missed."""
+    body = digest_text(fig, language)
+    if late_as_of is None:
+        return body
+    return f"{late_note(late_as_of, missed, language)}\n\n{body}"
+
+
+def late_note(as_of: datetime, missed: tuple[date, ...], language: str) -> str:
+    note = text(language, "digest.late", when=formatting.when(as_of, language))
+    if missed:
+        days = ", ".join(formatting.day(d, language) for d in missed)
+        note += " " + text(language, "digest.missed_days", days=days,
+                           first=f"{missed[0]:%d/%m}", last=f"{missed[-1]:%d/%m}")
+    return note
 
 
 def _received_section(received: dict[str, dict[str, int]], language: str, title_key: str,

@@ -4,7 +4,7 @@ the worker's yearly cap) in one transaction, so racing confirmations can never o
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select, update
+from sqlmodel import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.calendar import local
@@ -34,6 +34,12 @@ async def the_fund(session: AsyncSession) -> Fund | None:
 async def worker_used(session: AsyncSession, fund_id: int, person_id: int, year: int) -> int:
     row = await session.get(WorkerFundUse, (fund_id, person_id, year))
     return row.used_cents if row else 0
+
+
+async def workers_helped(session: AsyncSession, fund_id: int) -> int:
+    """How many workers the fund has paid a share for (any year)."""
+    return (await session.exec(select(func.count()).select_from(WorkerFundUse).where(
+        WorkerFundUse.fund_id == fund_id, WorkerFundUse.used_cents > 0))).one()
 
 
 async def quote(session: AsyncSession, person_id: int, service: Service, year: int) -> Quote:

@@ -92,6 +92,14 @@ async def release(session: AsyncSession, request: ServiceRequest, operator: Pers
     return released
 
 
+async def assigned_to(session: AsyncSession, operator: Person) -> list[ServiceRequest]:
+    """The jobs this operator took and has still to do, the soonest first («I miei lavori»)."""
+    return list((await session.exec(
+        select(ServiceRequest).where(ServiceRequest.operator_id == operator.id,
+                                     ServiceRequest.status == RequestStatus.ASSIGNED)
+        .order_by(ServiceRequest.starts_at))).all())
+
+
 async def done_since(session: AsyncSession, operator: Person,
                      since: datetime) -> list[ServiceRequest]:
     """The operator's jobs done since `since`, the latest first («Svolti»)."""

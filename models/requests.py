@@ -209,3 +209,10 @@ async def own_request(session: AsyncSession, request_id: int,
     if request is None or request.worker_id != worker.id:
         raise NotAllowed(worker, f"act on request {request_id} of someone else")
     return request
+
+
+async def service_and_place(session: AsyncSession,
+                            request: ServiceRequest) -> tuple[Service, Municipality]:
+    """What a request is for and where: its public facts beside time and duration."""
+    return (await session.get(Service, request.service_id),
+            await session.get(Municipality, request.municipality_id))

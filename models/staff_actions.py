@@ -29,6 +29,11 @@ Stable names (the panel calls them):
   has come is closed by itself (cancelled, actor none) and its money released; the worker
   is told. Returns how many.
 - `complaint_parties(session, request)` → (cooperative, operator) a complaint is about.
+- `worker_to_call(session, request)` → (first name, employer) of the request's worker, for
+  the office to get back to them about an unserved request.
+- `unserved_requests(session, limit)` → the requests nobody could take, the soonest first.
+- `complaints_then_comments(session, limit)` → the complaints (to handle first, then the
+  handled ones, latest first), then the requests whose survey has a comment.
 - `staff_messages(session, request)` → what the staff and the worker wrote to each other.
 
 Each action returns an `Outcome`: `ok`, or why it changed nothing (`why`): "gone" (no such
@@ -60,6 +65,7 @@ from models.tables import (
     Person,
     RelayMessage,
     ServiceRequest,
+    Survey,
 )
 
 MAX_TEXT = 1000
@@ -291,3 +297,35 @@ async def complaint_parties(session: AsyncSession,
     operator = await session.get(Person, request.operator_id) if request.operator_id else None
     return (provider.name if provider else None,
             (operator.first_name or None) if operator else None)
+
+
+async def unserved_requests(session: AsyncSession, limit: int) -> list[ServiceRequest]:
+    """The requests nobody could take (waiting for the coordinator), the soonest first."""
+    return list((await session.exec(
+        select(ServiceRequest).where(ServiceRequest.status == RequestStatus.UNSERVED)
+        .order_by(ServiceRequest.starts_at).limit(limit))).all())
+
+
+async def complaints_then_comments(session: AsyncSession,
+                                   limit: int) -> list[ServiceRequest]:
+    """The complaints still to handle first, then the handled ones, latest first; then the
+    requests without a complaint whose survey has a comment, latest first; `limit` in all."""
+    complaints = list((await session.exec(
+        select(ServiceRequest).where(ServiceRequest.complaint_at.is_not(None))
+        .order_by(ServiceRequest.complaint_handled_at.is_not(None),
+                  ServiceRequest.complaint_at.desc()).limit(limit))).all())
+    commented = (await session.exec(
+        select(ServiceRequest).join(Survey, Survey.request_id == ServiceRequest.id)
+        .where(Survey.comment.is_not(None), ServiceRequest.complaint_at.is_(None))
+        .order_by(Survey.answered_at.desc()).limit(limit))).all()
+    return [*complaints, *commented][:limit]
+
+
+async def worker_to_call(session: AsyncSession,
+                         request: ServiceRequest) -> tuple[str | None, str | None]:
+    """The first name and the employer of the request's worker, if any."""
+    worker = await session.get(Person, request.worker_id)
+    employer = await session.get(Organisation, worker.organisation_id) \
+        if worker and worker.organisation_id else None
+    return ((worker.first_name or None) if worker else None,
+            employer.name if employer else None)

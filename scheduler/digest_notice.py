@@ -1,28 +1,19 @@
-"""One day's digest for every coordinator: the figures once, the text and the chart in
-each coordinator's language, queued as notices (deduplicated per day and person)."""
+"""One day's digest for every coordinator: the figures once, the text and the chart (made
+in handlers/, in each coordinator's language) queued as notices (deduplicated per day
+and person)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import formatting, messages
-from handlers.reports import digest_text
+from handlers.charts import requests_chart
+from handlers.reports import digest_message
+from models.attachments import store_attachment
 from models.base import Role
 from models.figures import digest_figures
 from models.outbox import queue_notice
 from models.people import people_with_role
-from models.tables import Attachment
-from scheduler.chart import requests_chart
-
-
-async def store_chart(session: AsyncSession, png: bytes, day: date, language: str,
-                      now: datetime) -> int:
-    attachment = Attachment(filename=f"intempo-{day.isoformat()}-{language}.png",
-                            content_type="image/png", data=png, created_at=now)
-    session.add(attachment)
-    await session.flush()
-    return attachment.id
 
 
 @dataclass(frozen=True)
@@ -48,22 +39,14 @@ async def queue_digest_for_day(session: AsyncSession, day: date, now: datetime,
         language = person.language
         if language not in charts:
             png = requests_chart(figures.series, day, language)
-            charts[language] = await store_chart(session, png, day, language, now)
-        body = digest_text(figures, language)
-        if catch_up is not None:
-            body = f"{_late_note(catch_up, language)}\n\n{body}"
+            chart = await store_attachment(session, f"intempo-{day.isoformat()}-{language}.png",
+                                           "image/png", png, now)
+            charts[language] = chart.id
+        body = digest_message(figures, language,
+                              late_as_of=catch_up.as_of if catch_up else None,
+                              missed=catch_up.missed if catch_up else ())
         await queue_notice(session, person_id=person.id, kind="coordinator.digest",
                            params={"text": body, "attachment_id": charts[language]},
                            dedupe_key=f"digest:{day.isoformat()}:{person.id}", now=now,
                            not_before=catch_up.not_before if catch_up else None)
     return len(coordinators)
-
-
-def _late_note(catch_up: CatchUp, language: str) -> str:
-    note = messages.text(language, "digest.late", when=formatting.when(catch_up.as_of, language))
-    if catch_up.missed:
-        days = ", ".join(formatting.day(d, language) for d in catch_up.missed)
-        note += " " + messages.text(language, "digest.missed_days", days=days,
-                                    first=f"{catch_up.missed[0]:%d/%m}",
-                                    last=f"{catch_up.missed[-1]:%d/%m}")
-    return note

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from handlers.charts import requests_chart
 from handlers.reports import digest_text, indicators_csv, parse_period, stats_text
 from models.figures import (
     Delivery,
@@ -18,7 +19,6 @@ from models.figures import (
     Satisfaction,
     Waiting,
 )
-from scheduler.chart import requests_chart
 from tests.support import plain
 from tests.test_figures import THURSDAY, build, digest_of, period_of
 

@@ -3,6 +3,7 @@ period ("/stats settimana", "/stats 01/11-30/11"), and the indicators' CSV for a
 
 from datetime import date
 
+from handlers.charts import requests_chart
 from handlers.flow import Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.reports import (
     digest_text,
@@ -12,20 +13,17 @@ from handlers.reports import (
     stats_text,
 )
 from handlers.types import File
+from models.attachments import store_attachment
 from models.calendar import local
 from models.figures import PeriodFigures, digest_figures, period_figures
-from models.tables import Attachment
-from scheduler.chart import requests_chart
 
 PERIODS = ("oggi", "settimana", "mese", "anno")
 
 
 async def attach(turn: Turn, filename: str, content_type: str, data: bytes) -> None:
     """Keep the file (so other channels can link to it) and send it with this reply."""
-    stored = Attachment(filename=filename, content_type=content_type, data=data,
-                        owner_id=turn.person.id, created_at=turn.now)
-    turn.session.add(stored)
-    await turn.session.flush()
+    stored = await store_attachment(turn.session, filename, content_type, data, turn.now,
+                                    owner_id=turn.person.id)
     turn.files.append(File(filename, content_type, data, stored.id))
 
 

@@ -6,6 +6,7 @@ from handlers.steps.panel import say_panel_link
 from models import surveys
 from models.base import Role
 from models.people import LINK_CODE_MINUTES, create_link_code
+from models.person_settings import set_language
 
 MENUS = {
     Role.WORKER: ("new", "mine", "news", "language", "link", "privacy", "help"),
@@ -62,8 +63,7 @@ class ChangeLanguage(Step):
                       tuple(Option(label, code) for code, label in LANGUAGE_NAMES.items()))
 
     async def choose(self, turn: Turn, value: str) -> Next:
-        turn.person.language = value
-        turn.session.add(turn.person)
+        set_language(turn.session, turn.person, value)
         turn.say("settings.language_set")
         return Home()
 

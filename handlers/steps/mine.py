@@ -10,7 +10,7 @@ from models import jobs
 from models import requests as store
 from models.base import RequestStatus
 from models.calendar import local
-from models.tables import Municipality, Organisation, Person, Service, ServiceRequest
+from models.tables import Organisation, Person, Service, ServiceRequest
 
 CANCEL_REASONS = ("not_needed", "other_solution", "wrong_slot", "other")
 MAX_REASON = 200
@@ -63,8 +63,7 @@ class RequestDetail(Step):
         request = await own_request(turn)
         if request is None:
             return Prompt(turn.t("mine.not_found"))
-        service = await turn.session.get(Service, request.service_id)
-        place = await turn.session.get(Municipality, request.municipality_id)
+        service, place = await store.service_and_place(turn.session, request)
         provider = await turn.session.get(Organisation, request.provider_id or 0)
         lang = turn.language
         text = turn.t("mine.detail", number=request.id, service=service_name(service, lang),

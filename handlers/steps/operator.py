@@ -4,8 +4,6 @@ they do with it (accept, decline, done, the worker was not there, cannot any mor
 import re
 from datetime import timedelta
 
-from sqlmodel import select
-
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.steps.staff import JobList, job_label, job_text
@@ -87,11 +85,7 @@ class MyJobs(JobList):
     next_step = "op.job"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        query = (select(ServiceRequest)
-                 .where(ServiceRequest.operator_id == turn.person.id,
-                        ServiceRequest.status == RequestStatus.ASSIGNED)
-                 .order_by(ServiceRequest.starts_at))
-        return list((await turn.session.exec(query)).all())
+        return await jobs.assigned_to(turn.session, turn.person)
 
     async def prompt(self, turn: Turn) -> Prompt:
         """The jobs to do, and always the way to those done lately."""

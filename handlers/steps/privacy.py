@@ -4,7 +4,7 @@ from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.own_data import readable
 from handlers.types import File
 from models import privacy
-from models.tables import Attachment
+from models.attachments import store_attachment
 
 
 @step
@@ -24,11 +24,9 @@ class PrivacyMenu(Step):
             data = await privacy.export_person(turn.session, turn.person)
             # for a person to read; `intempo person export` gives the same as JSON
             content = (await readable(turn.session, data, turn.language)).encode("utf-8")
-            attachment = Attachment(filename=f"{privacy.EXPORT_FILE_PREFIX}{turn.person.id}.txt",
-                                    content_type="text/plain; charset=utf-8", data=content,
-                                    owner_id=turn.person.id, created_at=turn.now)
-            turn.session.add(attachment)
-            await turn.session.flush()
+            attachment = await store_attachment(
+                turn.session, f"{privacy.EXPORT_FILE_PREFIX}{turn.person.id}.txt",
+                "text/plain; charset=utf-8", content, turn.now, owner_id=turn.person.id)
             turn.files.append(File(attachment.filename, attachment.content_type, content,
                                    attachment.id))
             turn.say("privacy.exported")

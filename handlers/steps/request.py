@@ -6,18 +6,17 @@ import difflib
 import re
 from datetime import date, time
 
-from sqlmodel import select
-
 from handlers import formatting
 from handlers.dateparse import PARTS_OF_DAY, DateProblem, When, parse_when
 from handlers.flow import Go, Home, Next, Option, Prompt, Stay, Step, Turn, step
 from handlers.matching import fold
 from handlers.untrusted import is_number
-from models import fund
+from models import catalog_reads, fund
 from models import requests as store
 from models.base import Category
 from models.calendar import MIN_LEAD, Availability, availability, is_holiday, local
-from models.tables import Municipality, Offering, Service, ServiceRequest
+from models.person_settings import remember_place
+from models.tables import Municipality, Service, ServiceRequest
 
 MAX_ADDRESS, MAX_NOTES = 200, 500
 MAX_SUGGESTIONS = 6
@@ -49,9 +48,7 @@ class PickCategory(Step):
     help_key = "help.request"
 
     async def prompt(self, turn: Turn) -> Prompt:
-        offered = (await turn.session.exec(
-            select(Service.category).join(Offering, Offering.service_id == Service.id)
-            .where(Service.active.is_(True), Offering.active.is_(True)).distinct())).all()
+        offered = await catalog_reads.offered_categories(turn.session)
         return Prompt(turn.t("req.category"), tuple(
             Option(turn.t(f"category.{c}"), c) for c in Category if c in offered))
 
@@ -66,9 +63,7 @@ class PickService(Step):
     help_key = "help.request"
 
     async def prompt(self, turn: Turn) -> Prompt:
-        services = (await turn.session.exec(
-            select(Service).where(Service.category == turn.data.get("category"),
-                                  Service.active.is_(True)).order_by(Service.id))).all()
+        services = await catalog_reads.active_services(turn.session, turn.data.get("category"))
         lang = turn.language
         options = tuple(Option(turn.t("req.service_label", name=service_name(s, lang),
                                       price=formatting.money(s.price_cents, lang),
@@ -108,7 +103,7 @@ class PickMunicipality(Step):
         return await self._settle(turn, place)
 
     async def typed(self, turn: Turn, text: str) -> Next:
-        places = (await turn.session.exec(select(Municipality))).all()
+        places = await catalog_reads.municipalities(turn.session)
         wanted = fold(text)
         by_name = {fold(p.name): p for p in places}
         if wanted in by_name:
@@ -393,9 +388,7 @@ class Summary(Step):
         if outcome.request is None:
             turn.say("req.quote_changed")
             return Stay()
-        turn.person.last_municipality_id = draft.municipality_id
-        turn.person.last_address = draft.address
-        turn.session.add(turn.person)
+        remember_place(turn.session, turn.person, draft.municipality_id, draft.address)
         return announce_routing(turn, outcome.request.id, outcome.provider_name)
 
 

@@ -2,28 +2,19 @@
 complaints (with the relay they unlock), the fund. A job's public facts carry no address
 and no name: those are shown only to the operator who took it."""
 
-from sqlmodel import func, select
-
 from handlers import formatting
 from handlers.flow import Go, Home, Next, Option, Prompt, Step, Turn, step
 from handlers.steps.request import service_name
 from handlers.untrusted import as_number
-from models import fund
-from models.base import RequestStatus
-from models.tables import (
-    Municipality,
-    Service,
-    ServiceRequest,
-    Survey,
-    WorkerFundUse,
-)
+from models import fund, staff_actions
+from models.requests import service_and_place
+from models.tables import ServiceRequest
 
 LIST_LIMIT = 15
 
 
 async def job_label(turn: Turn, request: ServiceRequest) -> str:
-    service = await turn.session.get(Service, request.service_id)
-    place = await turn.session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(turn.session, request)
     return (f"{formatting.when(request.starts_at, turn.language)} · "
             f"{service_name(service, turn.language)} · {place.name}")
 
@@ -31,8 +22,7 @@ async def job_label(turn: Turn, request: ServiceRequest) -> str:
 async def job_text(turn: Turn, request: ServiceRequest, key: str = "job.detail") -> str:
     """A job's facts without anything personal: service, time, place, duration, subsidy
     (`key` "coord.request_detail" titles it as a request, for the coordinator)."""
-    service = await turn.session.get(Service, request.service_id)
-    place = await turn.session.get(Municipality, request.municipality_id)
+    service, place = await service_and_place(turn.session, request)
     return turn.t(key, number=request.id, service=service_name(service, turn.language),
                   when=formatting.when(request.starts_at, turn.language), place=place.name,
                   duration=formatting.duration(request.duration_minutes, turn.language),
@@ -77,10 +67,7 @@ class UnservedRequests(JobList):
     empty_key, title_key = "coord.no_unserved", "coord.unserved"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        query = (select(ServiceRequest)
-                 .where(ServiceRequest.status == RequestStatus.UNSERVED)
-                 .order_by(ServiceRequest.starts_at).limit(LIST_LIMIT))
-        return list((await turn.session.exec(query)).all())
+        return await staff_actions.unserved_requests(turn.session, LIST_LIMIT)
 
 
 @step
@@ -90,17 +77,8 @@ class Complaints(JobList):
     empty_key, title_key = "coord.no_complaints", "coord.complaints"
 
     async def requests(self, turn: Turn) -> list[ServiceRequest]:
-        """The complaints still to handle first, then the handled ones, latest first; then
-        the requests whose survey has a comment (💬), latest first."""
-        query = (select(ServiceRequest).where(ServiceRequest.complaint_at.is_not(None))
-                 .order_by(ServiceRequest.complaint_handled_at.is_not(None),
-                           ServiceRequest.complaint_at.desc()).limit(LIST_LIMIT))
-        complaints = list((await turn.session.exec(query)).all())
-        commented = (await turn.session.exec(
-            select(ServiceRequest).join(Survey, Survey.request_id == ServiceRequest.id)
-            .where(Survey.comment.is_not(None), ServiceRequest.complaint_at.is_(None))
-            .order_by(Survey.answered_at.desc()).limit(LIST_LIMIT))).all()
-        return [*complaints, *commented][:LIST_LIMIT]
+        """The complaints (📣 to handle, ✅ handled), then the surveys' comments (💬)."""
+        return await staff_actions.complaints_then_comments(turn.session, LIST_LIMIT)
 
     async def label(self, turn: Turn, request: ServiceRequest) -> str:
         if request.complaint_at is None:
@@ -119,8 +97,7 @@ class FundFigures(Step):
         the_fund = await fund.the_fund(turn.session)
         if the_fund is None:
             return Prompt(turn.t("coord.no_fund"))
-        helped = (await turn.session.exec(select(func.count()).select_from(WorkerFundUse).where(
-            WorkerFundUse.fund_id == the_fund.id, WorkerFundUse.used_cents > 0))).one()
+        helped = await fund.workers_helped(turn.session, the_fund.id)
         lang = turn.language
         remaining = the_fund.total_cents - the_fund.reserved_cents - the_fund.committed_cents
         return Prompt(turn.t("coord.fund", name=the_fund.name,

@@ -14,6 +14,8 @@ from models.offers import NotAllowed
 from models.tables import Organisation, Person, RelayMessage, ServiceRequest
 
 LISTS = ("coord.unserved", "coord.complaints")
+ACTION_STEPS = {"assign": "staff.assign", "cancel": "staff.cancel", "handle": "staff.handle",
+                "write": "staff.write"}
 
 
 async def viewed_request(turn: Turn) -> ServiceRequest | None:
@@ -65,11 +67,9 @@ class CoordinatorJobView(Step):
             return Prompt(turn.t("mine.not_found"))
         parts = [await job_text(turn, request, "coord.request_detail")]
         if request.status == RequestStatus.UNSERVED:  # the office gets back to the worker
-            worker = await turn.session.get(Person, request.worker_id)
-            employer = await turn.session.get(Organisation, worker.organisation_id) \
-                if worker and worker.organisation_id else None
-            parts.append(turn.t("coord.unserved_worker", name=worker.first_name or "—",
-                                employer=employer.name if employer else "—"))
+            worker, employer = await staff_actions.worker_to_call(turn.session, request)
+            parts.append(turn.t("coord.unserved_worker", name=worker or "—",
+                                employer=employer or "—"))
         if request.complaint_at is not None:
             cooperative, operator = await staff_actions.complaint_parties(turn.session, request)
             parts.append(turn.t("coord.complaint_about", message=request.complaint or "—",
@@ -93,15 +93,14 @@ class CoordinatorJobView(Step):
         if request is None or value not in actions_on(request):
             turn.say("staff.moved_on")
             return Stay()
-        return Go(f"staff.{value}")
+        return Go(ACTION_STEPS[value])
 
 
 def back_to_list(turn: Turn) -> Next:
     """After an action: the list the request was opened from (menu, list on the way back)."""
-    target = turn.data.get("from_list")
-    target = target if target in LISTS else "coord.unserved"
+    from_list = turn.data.get("from_list")
     turn.conversation.back = ["home"]
-    return Go(target, remember=False)
+    return Go(from_list if from_list in LISTS else LISTS[0], remember=False)
 
 
 def say_outcome(turn: Turn, outcome: staff_actions.Outcome, done_key: str, **params) -> Next:

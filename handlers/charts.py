@@ -1,5 +1,6 @@
-"""The digest's chart: requests received per day over the last days, stacked by category,
-as a PNG readable on a phone (1000×600 px). matplotlib is imported here only; the figure
+"""The digest's chart, for the chat's «Riepilogo» and the daily digest alike: requests
+received per day over the last days, stacked by category, as a PNG readable on a phone
+(1000×600 px). matplotlib is imported here only; the figure
 is drawn straight on the Agg canvas (the Agg backend, no display) without pyplot, so there
 is no global figure state and the process's backend setting does not matter."""
 
