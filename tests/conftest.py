@@ -1,6 +1,8 @@
 """Shared fixtures: real databases (a migrated SQLite file per test, and a fresh
 PostgreSQL database per test when the server at 127.0.0.1:5432 is there), the Crema
-catalogue loaded, a movable clock, and a runtime wired as in production."""
+catalogue loaded, a movable clock, a runtime wired as in production, the fake Twilio
+served, a folder ready for the `intempo` command, and (plugged from tests/support/prism.py)
+Prism serving Twilio's descriptions. Helpers that are not fixtures are in tests/support/."""
 
 import asyncio
 import os
@@ -18,6 +20,9 @@ from bot.settings import Settings
 from models import migrate
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
+from tests.support.cli import intempo
+
+pytest_plugins = ["tests.support.prism"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "data" / "crema.toml"
@@ -167,8 +172,8 @@ def both_minis(request):
 
 
 async def _served_twilio(content: bool):
-    from tests.twilio_fake import FakeTwilio, serving
-    from tests.whatsapp_support import ACCOUNT_SID, AUTH_TOKEN
+    from tests.support.fake_twilio import FakeTwilio, serving
+    from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN
 
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=content)
     async with serving(fake.app()) as url:
@@ -189,3 +194,14 @@ async def twilio_with_content():
     """The fake Twilio with the Content API too (buttons and lists)."""
     async for fake in _served_twilio(content=True):
         yield fake
+
+
+@pytest.fixture
+def ready(tmp_path) -> Path:
+    """`tmp_path` with its cli.db migrated and the Crema catalogue loaded, both by the
+    `intempo` command."""
+    assert intempo(tmp_path, "db", "upgrade").returncode == 0
+    loaded = intempo(tmp_path, "catalog", "load", str(CATALOG))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "48 municipalities" in loaded.stdout
+    return tmp_path

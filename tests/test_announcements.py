@@ -12,12 +12,13 @@ from models.base import Role
 from models.catalog_rules import Invalid
 from models.db import transaction
 from models.tables import ChoiceToken, Municipality, Notice, Organisation, Person
-from tests.support import Chatter, enrolled, make_person
-from tests.test_whatsapp_status import callback
-from tests.whatsapp_support import (
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import make_person
+from tests.support.whatsapp import (
     STATUS,
     TEMPLATE_SID,
     Phone,
+    callback,
     client_for,
     post_signed,
     wire_whatsapp,
@@ -210,8 +211,8 @@ async def test_an_audience_of_municipalities_counts_where_workers_last_asked(any
 async def test_on_telegram_only_who_said_yes_receives_it(runtime):
     from bot.settings import Settings
     from bot.telegram.channel import install
-    from tests.support import new_code
-    from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates
+    from tests.support.chat import new_code
+    from tests.support.fake_telegram import TOKEN, FakeBotApi, TelegramChat, Updates
 
     runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
                                 telegram_bot_token=TOKEN)

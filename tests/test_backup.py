@@ -22,7 +22,7 @@ from models.db import make_engine, transaction
 from models.outbox import queue_notice
 from models.tables import ClockMark
 from tests.conftest import PG_ADMIN
-from tests.test_cli import intempo
+from tests.support.cli import intempo
 
 
 async def write_load(runtime, stop: asyncio.Event, written: list[int]) -> None:

@@ -7,27 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import plain
+from tests.support.cli import intempo
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def intempo(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "LOG_LEVEL": "WARNING"}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env,
-                            input=stdin, capture_output=True, text=True, timeout=120)
-    result.stdout = plain(result.stdout)
-    return result
-
-
-@pytest.fixture
-def ready(tmp_path) -> Path:
-    assert intempo(tmp_path, "db", "upgrade").returncode == 0
-    loaded = intempo(tmp_path, "catalog", "load", str(ROOT / "data" / "crema.toml"))
-    assert loaded.returncode == 0, loaded.stderr
-    assert "48 municipalities" in loaded.stdout
-    return tmp_path
 
 
 def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):

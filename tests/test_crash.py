@@ -24,16 +24,9 @@ from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ProcessedUpdate
 from tests.conftest import CATALOG
-from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    FROM,
-    WEBHOOK,
-    inbound_form,
-    signature,
-)
+from tests.support.chat import enrolled
+from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN, FROM, WEBHOOK, inbound_form, signature
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),

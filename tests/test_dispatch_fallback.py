@@ -15,9 +15,9 @@ from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import Dispatcher, SendResult
-from tests.support import make_person
-from tests.telegram_fake import TOKEN, FakeBotApi
-from tests.test_outbox import RecordingSender
+from tests.support.fake_telegram import TOKEN, FakeBotApi
+from tests.support.people import make_person
+from tests.support.senders import RecordingSender
 
 TIMEOUT = SendResult(ok=False, error="timeout")
 pytestmark = [

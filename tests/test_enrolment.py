@@ -18,8 +18,9 @@ from models.db import transaction
 from models.enrolment import CONTACT, codes_for, issue_codes, revoke_code
 from models.offers import NotAllowed
 from models.tables import ChangeEvent, Organisation
-from tests.panel_support import CHROMIUM, needs_chromium
-from tests.support import Chatter, make_person
+from tests.support.chat import Chatter
+from tests.support.panel import CHROMIUM, needs_chromium
+from tests.support.people import make_person
 
 LINKS = Links("InTempoCremaBot", "393331234567")
 

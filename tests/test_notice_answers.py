@@ -13,10 +13,9 @@ from models import offers
 from models.base import RequestStatus, Role
 from models.db import transaction
 from models.tables import Offer, Person, ServiceRequest
-from tests.support import enrolled
-from tests.test_operators import book_in_alfa
-from tests.test_routing import THURSDAY, book
-from tests.test_surveys import done_job, surveys_now
+from tests.support.booking import THURSDAY, book, book_in_alfa
+from tests.support.chat import enrolled
+from tests.support.surveys import done_job, surveys_now
 
 
 async def person(runtime, name: str) -> Person:

@@ -27,7 +27,7 @@ from scheduler import jobs
 from scheduler.backup_job import backup_jobs
 from scheduler.dispatcher import Dispatcher, SendResult
 from tests.conftest import PG_ADMIN
-from tests.support import enrolled
+from tests.support.chat import enrolled
 
 TOKEN = "metrics-token-for-tests"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -266,8 +266,8 @@ async def test_telegram_refusals_are_counted_where_they_happen(runtime):
     from bot.telegram.sender import TelegramSender
     from handlers.types import Reply
     from models.tables import ChatIdentity
-    from tests.telegram_fake import TOKEN as BOT_TOKEN
-    from tests.telegram_fake import FakeBotApi
+    from tests.support.fake_telegram import TOKEN as BOT_TOKEN
+    from tests.support.fake_telegram import FakeBotApi
 
     api = FakeBotApi()
     runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
@@ -295,7 +295,13 @@ async def test_telegram_refusals_are_counted_where_they_happen(runtime):
 
 @pytest.mark.asyncio
 async def test_a_whatsapp_webhook_is_timed_and_marks_the_channel(runtime):
-    from tests.whatsapp_support import WEBHOOK, client_for, inbound_form, post_signed, wire_whatsapp
+    from tests.support.whatsapp import (
+        WEBHOOK,
+        client_for,
+        inbound_form,
+        post_signed,
+        wire_whatsapp,
+    )
 
     before = sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
                     status="200")

@@ -16,19 +16,10 @@ from models.outbox import MAX_ATTEMPTS, claim_due, queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import Dispatcher, SendResult
 from scheduler.ratelimit import Limits
-from tests.support import enrolled, make_person, plain
-from tests.test_routing import book
-
-
-class RecordingSender:
-    """A channel that records what it was given and answers with scripted results."""
-
-    def __init__(self, channel: str, *results: SendResult):
-        self.channel, self.results, self.sent = channel, list(results), []
-
-    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
-        self.sent.append((identity.external_id, reply.text))
-        return self.results.pop(0) if self.results else SendResult(ok=True)
+from tests.support.booking import book
+from tests.support.chat import enrolled, plain
+from tests.support.people import make_person
+from tests.support.senders import RecordingSender
 
 
 async def notices(runtime) -> list[Notice]:

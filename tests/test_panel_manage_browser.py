@@ -22,7 +22,10 @@ from models import fund
 from models.base import RequestStatus, Role
 from models.db import transaction
 from models.tables import Announcement, Offering, Service, ServiceRequest
-from tests.panel_support import (
+from tests.support.booking import book_in_alfa, the_request
+from tests.support.chat import Chatter, enrolled
+from tests.support.fake_twilio import serving
+from tests.support.panel import (
     CHROMIUM,
     client_for,
     csrf_of,
@@ -32,9 +35,8 @@ from tests.panel_support import (
     sign_in,
     staff_chat,
 )
-from tests.support import Chatter, enrolled
-from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
-from tests.twilio_fake import serving
+from tests.support.people import team
+from tests.support.senders import console_inbox, deliver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = needs_chromium
@@ -69,7 +71,7 @@ async def error_of(page, field: str) -> str:
 @pytest.mark.asyncio
 async def test_catalogue_fund_and_people_from_the_browser(mini):
     people = await team(mini)
-    inbox = Inbox()
+    inbox = console_inbox()
     assert "affidata a Cooperativa A" in await book_in_alfa(people["worker"])
     await deliver(mini, inbox)
     luca = people["Luca"]

@@ -14,7 +14,8 @@ from models.base import Role
 from models.db import transaction
 from models.panel import PanelLink, PanelSession
 from models.tables import Person
-from tests.panel_support import (
+from tests.support.chat import enrolled
+from tests.support.panel import (
     client_for,
     csrf_of,
     link_for,
@@ -23,7 +24,6 @@ from tests.panel_support import (
     staff_chat,
     token_in,
 )
-from tests.support import enrolled
 
 
 def signed_out(response) -> bool:
@@ -178,7 +178,7 @@ async def test_cookie_is_secure_behind_https(sqlite_url, clock):
 
 
 def test_console_link_from_the_command_line(tmp_path):
-    from tests.test_cli import intempo
+    from tests.support.cli import intempo
 
     assert intempo(tmp_path, "db", "upgrade").returncode == 0
     assert intempo(tmp_path, "catalog", "load",

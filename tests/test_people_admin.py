@@ -11,8 +11,9 @@ from models.enrolment import CONTACT
 from models.offers import NotAllowed
 from models.people_admin import deactivate, people_for, reactivate, set_contact
 from models.tables import ChangeEvent, ChatIdentity, Notice, Person
-from tests.support import make_person
-from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
+from tests.support.booking import book_in_alfa, the_request
+from tests.support.people import make_person, team
+from tests.support.senders import console_inbox, deliver
 
 
 async def person_id(runtime, chat) -> int:
@@ -31,7 +32,7 @@ async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_
     mini = both_minis
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
-    inbox = Inbox()
+    inbox = console_inbox()
     await book_in_alfa(people["worker"])
     await deliver(mini, inbox)
     luca = people["Luca"]
@@ -66,7 +67,7 @@ async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_
 async def test_a_worker_switched_off_keeps_their_request_and_their_notices_wait(mini):
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
-    inbox = Inbox()
+    inbox = console_inbox()
     await book_in_alfa(people["worker"])
     worker_id = await person_id(mini, people["worker"])
     assert await act(mini, deactivate, boss, worker_id)

@@ -23,8 +23,8 @@ from models.tables import (
     RelayMessage,
     ServiceRequest,
 )
-from tests.support import make_person
-from tests.test_routing import THURSDAY, book
+from tests.support.booking import THURSDAY, book
+from tests.support.people import make_person
 
 
 async def unserved_in_gamma(runtime):

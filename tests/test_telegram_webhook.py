@@ -13,7 +13,7 @@ from bot.web import create_app
 from handlers.messages import text
 from models.db import transaction
 from models.tables import ProcessedUpdate
-from tests.telegram_fake import TOKEN, FakeBotApi, Updates
+from tests.support.fake_telegram import TOKEN, FakeBotApi, Updates
 
 pytestmark = pytest.mark.asyncio
 SECRET = "s3cret-Token_for-the-webhook"

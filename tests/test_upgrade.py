@@ -19,7 +19,7 @@ from scheduler import jobs
 from scheduler.digest import queue_digests
 from tests.conftest import PG_ADMIN, Clock
 from tests.data.release_0004 import REVISION, _decode, load_rows, read_fixture
-from tests.support import Chatter, plain
+from tests.support.chat import Chatter, plain
 
 
 async def _admin(sql: str) -> None:

@@ -1,6 +1,6 @@
 """The WhatsApp outbox sender: the real twilio client (async, aiohttp) sending over HTTP to
-a Twilio-compatible server on loopback — our fake (tests/twilio_fake.py), which records
-each request, and Stoplight Prism serving Twilio's own OpenAPI description."""
+a Twilio-compatible server on loopback — our fake (tests/support/fake_twilio.py), which
+records each request, and Stoplight Prism serving Twilio's own OpenAPI description."""
 
 import json
 import re
@@ -17,9 +17,8 @@ from handlers.types import Choice, Reply
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ServiceRequest
-from tests.prism_support import prism_url  # noqa: F401  (a fixture)
-from tests.support import enrolled
-from tests.whatsapp_support import (
+from tests.support.chat import enrolled
+from tests.support.whatsapp import (
     ACCOUNT_SID,
     FROM,
     PUBLIC,
@@ -275,7 +274,7 @@ async def test_a_notice_with_buttons_numbers_them_and_says_how_to_act(sender, tw
 # --- the same client against Stoplight Prism serving Twilio's OpenAPI description --------
 
 @pytest.mark.asyncio
-async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url,  # noqa: F811
+async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url,
                                                                  clock):
     """Prism checks each request against Twilio's OpenAPI description (422 if invalid,
     401 without Basic auth) and answers with the description's example message."""
@@ -306,10 +305,10 @@ async def test_a_numbered_notice_is_answered_by_typing_its_number(runtime, app, 
     """An operator on WhatsApp gets a job offer with numbered choices and answers «1»;
     once they have moved on in the chat, «1» belongs to the conversation again."""
     from models.base import Role
-    from tests.support import enrolled as console_enrolled
-    from tests.support import new_code
-    from tests.test_request_flow import book_through_dialogue
-    from tests.whatsapp_support import Phone, client_for
+    from tests.support.booking import book_through_dialogue
+    from tests.support.chat import enrolled as console_enrolled
+    from tests.support.chat import new_code
+    from tests.support.whatsapp import Phone, client_for
 
     async with client_for(app) as client:
         operator = Phone(client, "+393401112233")

@@ -11,13 +11,13 @@ from bot.whatsapp.settings import WhatsAppSettings
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import Notice
-from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import (
+from tests.support.chat import enrolled
+from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.whatsapp import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    FROM,
     STATUS,
+    callback,
     client_for,
     identity,
     post_signed,
@@ -32,17 +32,6 @@ SID = "SM" + "5" * 32
 # the twilio library's own use of aiohttp's deprecated BasicAuth, not ours
 pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
               pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
-
-
-def callback(status: str, sid: str = SID, error_code: str | None = None) -> dict:
-    """The form Twilio posts to a message's StatusCallback."""
-    form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "MessageSid": sid,
-            "To": f"whatsapp:{GIULIA}", "From": FROM, "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01", "ChannelToAddress": GIULIA[:-4] + "XXXX",
-            "ChannelPrefix": "whatsapp", "ChannelInstallSid": "XE" + "0" * 32}
-    if error_code:
-        form["ErrorCode"] = error_code
-    return form
 
 
 async def sent_notice(runtime, sid: str = SID, key: str = "n1") -> int:
@@ -73,7 +62,7 @@ async def web(runtime):
 
 async def report(client, *statuses: str, sid: str = SID, error_code: str | None = None):
     for status in statuses:
-        response = await post_signed(client, STATUS, callback(status, sid, error_code))
+        response = await post_signed(client, STATUS, callback(status, sid, error_code, to=GIULIA))
         assert response.status_code == 200, response.text
 
 
@@ -153,7 +142,7 @@ async def test_an_unknown_sid_or_status_is_acknowledged_and_changes_nothing(runt
 ], ids=["missing", "forged", "other-params", "other-path"])
 async def test_unsigned_callbacks_are_refused(runtime, web, headers):
     notice_id = await sent_notice(runtime)
-    form = callback("delivered")
+    form = callback("delivered", SID, to=GIULIA)
     response = await web.post(STATUS, data=form, headers=headers(form))
     assert response.status_code == 403
     assert (await load(runtime, notice_id)).delivery_status is None
@@ -165,7 +154,7 @@ async def test_callbacks_racing_each_other_end_at_the_furthest(any_runtime):
         await enrolled(any_runtime, GIULIA, channel="whatsapp")
         notice_id = await sent_notice(any_runtime)
         order = ["read", "sent", "delivered", "queued", "sending", "sent", "delivered"]
-        responses = await asyncio.gather(*(post_signed(client, STATUS, callback(s))
+        responses = await asyncio.gather(*(post_signed(client, STATUS, callback(s, SID, to=GIULIA))
                                            for s in order))
     assert {r.status_code for r in responses} == {200}
     assert (await load(any_runtime, notice_id)).delivery_status == "read"

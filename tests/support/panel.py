@@ -14,7 +14,7 @@ from models.base import Role
 from models.db import transaction
 from models.panel import create_link
 from models.tables import Person
-from tests.support import Chatter, enrolled
+from tests.support.chat import Chatter, enrolled
 
 CHROMIUM = shutil.which("chromium")  # Debian's; Playwright downloads no browser here
 # browser tests run wherever Chromium is installed, and must run in CI (.ci/run installs it)

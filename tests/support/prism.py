@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.twilio_fake import SPEC
+from tests.support.fake_twilio import SPEC
 
 JOINED = SPEC.with_name("twilio_messages_content.json")
 
