@@ -3,13 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.catalogs import CATALOG
 from tests.support.cli import intempo
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
@@ -19,10 +17,10 @@ def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
 
 
 def test_catalogue_reload_and_invalid_file(ready):
-    again = intempo(ready, "catalog", "load", str(ROOT / "data" / "crema.toml"))
+    again = intempo(ready, "catalog", "load", str(CATALOG))
     assert "0 created, 0 updated, 0 removed" in again.stdout
     bad = ready / "bad.toml"
-    bad.write_text((ROOT / "data" / "crema.toml").read_text().replace(
+    bad.write_text(CATALOG.read_text().replace(
         "price_cents = 1800", 'price_cents = "cheap"', 1))
     result = intempo(ready, "catalog", "load", str(bad))
     assert result.returncode == 1

@@ -21,7 +21,7 @@ from scheduler import jobs
 from scheduler.digest import days_due
 from scheduler.dispatcher import Dispatcher, SendResult
 from scheduler.ratelimit import Limits
-from tests.conftest import ROME
+from tests.support.clock import ROME
 from tests.support.people import make_person
 
 

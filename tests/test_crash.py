@@ -23,7 +23,7 @@ from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ProcessedUpdate
-from tests.conftest import CATALOG
+from tests.support.catalogs import CATALOG
 from tests.support.chat import enrolled
 from tests.support.fake_twilio import FakeTwilio, serving
 from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN, FROM, WEBHOOK, inbound_form, signature

@@ -36,8 +36,8 @@ from models.tables import (
     Service,
     ServiceRequest,
 )
-from tests.conftest import MINI
 from tests.support.booking import THURSDAY
+from tests.support.catalogs import MINI
 from tests.support.figures import (
     DataSet,
     build,

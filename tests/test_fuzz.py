@@ -31,8 +31,9 @@ from models.base import RequestStatus, Role
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.tables import Fund, Notice, ProcessedUpdate, RequestEvent, ServiceRequest
-from tests.conftest import CATALOG, Clock
+from tests.support.catalogs import CATALOG
 from tests.support.chat import enrolled
+from tests.support.clock import Clock
 from tests.support.fake_telegram import TOKEN, FakeBotApi, Updates, buttons
 from tests.support.whatsapp import (
     STATUS,

@@ -3,7 +3,6 @@ runs on the same database unless --yes (real processes, a real SQLite file)."""
 
 import asyncio
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -21,8 +20,7 @@ from models.tables import (
 )
 from scheduler.clock import HEARTBEAT
 from tests.support.cli import intempo
-
-ROME = ZoneInfo("Europe/Rome")
+from tests.support.clock import ROME
 
 
 def in_store(folder, work):

@@ -1,6 +1,6 @@
 """The tests' own layout: what several test files share is in the package tests/support/
 (or, for fixtures, tests/conftest.py), and no module of tests/ or bench/ imports a test
-module: a test file is run by pytest, never a library for another."""
+module or the conftest: those are pytest's to load, never a library for another module."""
 
 import ast
 from pathlib import Path
@@ -32,9 +32,11 @@ def imported(source: str, package: str = "tests") -> set[str]:
     return names
 
 
-def only_test_modules(names: set[str]) -> set[str]:
-    """The test modules (tests.test_*) among dotted names, or that they are in."""
-    return {".".join(name.split(".")[:2]) for name in names if name.startswith("tests.test_")}
+def pytests_own(names: set[str]) -> set[str]:
+    """The test modules (tests.test_*) and tests.conftest among dotted names, or that
+    they are in."""
+    return {".".join(name.split(".")[:2]) for name in names
+            if name.startswith("tests.test_") or name.split(".")[:2] == ["tests", "conftest"]}
 
 
 def sources() -> list[Path]:
@@ -49,26 +51,27 @@ from tests.test_operators import book_in_alfa as book
 from .test_outbox import RecordingSender
 from . import test_figures
 from tests.support.chat import Chatter
+from tests.conftest import MINI
 
 def later():
     from tests.test_surveys import done_job
 """
-    assert only_test_modules(imported(source, "tests")) == {
+    assert pytests_own(imported(source, "tests")) == {
         "tests.test_cli", "tests.test_routing", "tests.test_operators", "tests.test_outbox",
-        "tests.test_figures", "tests.test_surveys"}
-    assert only_test_modules(imported("from tests.support.booking import book\n"
-                                      "from tests import support, conftest\n")) == set()
+        "tests.test_figures", "tests.test_surveys", "tests.conftest"}
+    assert pytests_own(imported("from tests.support.booking import book\n"
+                                "from tests import support\n")) == set()
 
 
-def test_no_module_of_tests_or_bench_imports_a_test_module():
+def test_no_module_of_tests_or_bench_imports_a_test_module_or_the_conftest():
     found = {path: imported(path.read_text(), package_of(path)) for path in sources()}
     # the check reads real files: it finds the support package where it is used, inside
     # functions too (bench/whatsapp_latency.py imports the fake Twilio in its child process)
     assert "tests.support.booking" in found[TESTS / "test_operators.py"]
     assert "tests.support.fake_telegram" in found[BENCH / "telegram_throughput.py"]
     assert "tests.support.fake_twilio" in found[BENCH / "whatsapp_latency.py"]
-    offending = {str(path.relative_to(ROOT)): sorted(only_test_modules(names))
-                 for path, names in found.items() if only_test_modules(names)}
+    offending = {str(path.relative_to(ROOT)): sorted(pytests_own(names))
+                 for path, names in found.items() if pytests_own(names)}
     assert offending == {}
 
 

@@ -7,7 +7,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -26,8 +25,8 @@ from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.backup_job import backup_jobs
 from scheduler.dispatcher import Dispatcher, SendResult
-from tests.conftest import PG_ADMIN
 from tests.support.chat import enrolled
+from tests.support.postgres import admin
 
 TOKEN = "metrics-token-for-tests"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -196,11 +195,7 @@ async def test_ready_says_503_when_behind_or_when_the_database_is_gone(runtime, 
     gone = await start_runtime(Settings(database_url=postgres_url, _env_file=None))
     try:
         name = postgres_url.rsplit("/", 1)[1]
-        connection = await asyncpg.connect(PG_ADMIN)
-        try:
-            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
+        await admin(f'DROP DATABASE "{name}" WITH (FORCE)')
         async with client(gone) as web:
             down = await web.get("/health/ready")
             alive = await web.get("/health")

@@ -24,8 +24,8 @@ from models.calendar import local
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.figures import digest_figures
-from tests.conftest import MINI
 from tests.support.booking import THURSDAY, book
+from tests.support.catalogs import MINI
 from tests.support.chat import enrolled, plain
 from tests.support.panel import CHROMIUM, needs_chromium, person_id_of, staff_chat, token_in
 from tests.support.senders import console_inbox, deliver

@@ -93,8 +93,9 @@ async def _make() -> None:  # pragma: no cover - run by hand at release 0004
     from models import migrate
     from models.catalog import load_catalog, read_catalog
     from models.db import transaction
-    from tests.conftest import MINI, Clock
     from tests.support.booking import book_in_alfa
+    from tests.support.catalogs import MINI
+    from tests.support.clock import Clock
     from tests.support.people import team
     from tests.support.senders import console_inbox, deliver
 

@@ -1,6 +1,10 @@
 """What the tests share, one job a module; tests and bench/ import from here, never from
-one another's test modules (tests/test_layout.py checks it).
+one another's test modules nor from the conftest, which holds the fixtures
+(tests/test_layout.py checks it).
 
+- clock: Crema's time zone and the clock the tests move by hand
+- catalogs: the catalogues the tests load (Crema's, the tiny test alliance)
+- postgres: the tests' PostgreSQL server, and scratch databases on it
 - chat: a person chatting with the dialogue (Chatter, enrolled, plain)
 - people: people straight in the store, and the tiny alliance's cast (team)
 - booking: requests booked in the store or through the dialogue, up to a job taken

@@ -19,7 +19,6 @@ The data set (tiny alliance of tests/data/mini.toml, fund of 50 euro):
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select, update
 
@@ -39,9 +38,9 @@ from models.tables import (
     Survey,
 )
 from tests.support.booking import THURSDAY, book
+from tests.support.clock import ROME
 from tests.support.people import make_person
 
-ROME = ZoneInfo("Europe/Rome")
 FRIDAY, MONDAY = date(2026, 11, 27), date(2026, 11, 30)
 DIGEST_AT = datetime(2026, 11, 26, 18, 0, tzinfo=ROME).astimezone(UTC)
 
