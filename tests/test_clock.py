@@ -21,6 +21,7 @@ from scheduler import jobs
 from scheduler.digest import days_due
 from scheduler.dispatcher import Dispatcher, SendResult
 from scheduler.ratelimit import Limits
+from tests.support.booking import book
 from tests.support.clock import ROME
 from tests.support.people import make_person
 
@@ -209,8 +210,6 @@ async def test_a_burst_of_a_thousand_notices_keeps_telegrams_limits(mini):
 async def test_a_restart_between_queueing_and_sending_sends_each_notice_once(mini, clock):
     await make_person(mini, "employer", Role.COORDINATOR)
     worker = await make_person(mini, "employer")
-    from tests.support.booking import book
-
     await book(mini, worker.id, "spesa", "Alfa", date(2026, 11, 27), time(10))
     ctx = jobs.JobContext(mini.sessions, jobs.ClockRules(), clock)
     clock.set_local(2026, 11, 26, 10, 0)

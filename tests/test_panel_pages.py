@@ -11,8 +11,8 @@ from handlers.reports import digest_text
 from models.base import Role
 from tests.support.booking import THURSDAY
 from tests.support.chat import plain
-from tests.support.figures import build, digest_of
-from tests.support.panel import client_for, link_for, sign_in
+from tests.support.figures import build, digest_of, period_of
+from tests.support.panel import CSRF, client_for, link_for, sign_in
 from tests.support.people import make_person
 
 
@@ -68,8 +68,6 @@ async def test_the_dashboard_shows_the_digests_figures(data):
 
 
 async def csrf(client, path: str) -> str:
-    from tests.support.panel import CSRF
-
     return CSRF.search((await client.get(path)).text).group(1)
 
 
@@ -134,7 +132,6 @@ async def test_the_indicators_csv_is_the_file_of_intempo_export(data):
     from datetime import date
 
     from handlers.reports import indicators_csv
-    from tests.support.figures import period_of
 
     response = await data.client.get(
         "/pannello/esporta/indicatori.csv?periodo=personalizzato&dal=2026-11-01&al=2026-11-30")

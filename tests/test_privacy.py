@@ -23,6 +23,7 @@ from models.tables import (
 )
 from tests.support.booking import book, taken_by_luca
 from tests.support.chat import plain
+from tests.support.people import make_person
 from tests.support.senders import console_inbox, deliver
 
 COMPLAINT = "L'operatore ha lasciato la spesa al vicino, il signor Bianchi"
@@ -288,8 +289,6 @@ async def test_retention_also_reaches_requests_never_closed_once_long_past(mini,
     from datetime import date, time
 
     from models.base import RequestStatus
-    from tests.support.booking import book
-    from tests.support.people import make_person
 
     worker = await make_person(mini, "employer")
     unserved = await book(mini, worker.id, "spesa", "Gamma", date(2026, 11, 26), time(10))

@@ -13,7 +13,7 @@ from models.calendar import before, local, to_utc
 from models.db import transaction
 from models.tables import Notice, Offer, ServiceRequest
 from scheduler import jobs
-from tests.support.booking import book
+from tests.support.booking import book, taken_by_luca
 from tests.support.chat import enrolled
 from tests.support.people import make_person
 from tests.support.senders import console_inbox, deliver
@@ -151,7 +151,6 @@ async def test_one_tap_from_the_reminder(mini, clock):
 @pytest.mark.asyncio
 async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
     from models.tables import Notice, RequestEvent
-    from tests.support.booking import taken_by_luca
 
     people, inbox = await taken_by_luca(mini)
     clock.set_local(2026, 11, 25, 10, 30)  # 24 hours before Thursday 10:00
@@ -172,8 +171,6 @@ async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
 
 @pytest.mark.asyncio
 async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(mini, clock):
-    from tests.support.booking import taken_by_luca
-
     people, inbox = await taken_by_luca(mini)  # Thursday 10:00, 60 minutes
     clock.set_local(2026, 11, 26, 12, 59)
     await reminders_now(mini)
@@ -194,8 +191,6 @@ async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(min
 
 @pytest.mark.asyncio
 async def test_ci_saro_in_the_middle_of_a_new_request_keeps_the_draft(mini, clock):
-    from tests.support.booking import taken_by_luca
-
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
     await worker.say("menu")

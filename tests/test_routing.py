@@ -17,7 +17,9 @@ from models.tables import (
     ServiceRequest,
 )
 from tests.support.booking import THURSDAY, book, ids
+from tests.support.chat import enrolled
 from tests.support.people import make_person
+from tests.support.senders import console_inbox, deliver
 
 
 async def provider_of(runtime, confirmation: store.Confirmation) -> str | None:
@@ -114,8 +116,6 @@ async def test_unserved_notice_goes_to_every_coordinator(mini):
 
 @pytest.mark.asyncio
 async def test_a_service_missing_in_a_municipality_is_reported_to_the_coordinator(mini):
-    from tests.support.chat import enrolled
-
     async def ask_spesa_in_gamma(phone: str) -> str:
         chat = await enrolled(mini, phone, org="employer")
         await chat.press("Nuova richiesta")
@@ -132,7 +132,6 @@ async def test_a_service_missing_in_a_municipality_is_reported_to_the_coordinato
     assert len(flagged) == 1 and flagged[0].params["place"] == "Gamma"
     assert flagged[0].status == "held"  # until a coordinator enrols
     from models.base import Role
-    from tests.support.senders import console_inbox, deliver
 
     coordinator = await enrolled(mini, "+393339990099", org="employer",
                                  role=Role.COORDINATOR, name="Paola")

@@ -11,14 +11,13 @@ from models.base import RequestStatus
 from models.db import transaction
 from models.tables import Person, ServiceRequest
 from tests.support.booking import THURSDAY, book, taken_by_luca
+from tests.support.chat import enrolled
 from tests.support.people import team
-from tests.support.senders import deliver
+from tests.support.senders import console_inbox, deliver
 
 
 async def unserved_for(mini) -> tuple[dict, object]:
     """The team enrolled; Giulia's shopping in Gamma, where nobody offers it: unserved."""
-    from tests.support.senders import console_inbox
-
     people = await team(mini)
     async with transaction(mini.sessions) as session:
         giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
@@ -150,7 +149,6 @@ async def test_a_complaint_names_the_cooperative_and_is_handled_with_a_note(mini
 @pytest.mark.asyncio
 async def test_the_coordinator_has_privacy_and_data_like_everyone(mini):
     from models.base import Role
-    from tests.support.chat import enrolled
 
     paola = await enrolled(mini, "+393335559999", org="employer", role=Role.COORDINATOR,
                            name="Paola")

@@ -9,9 +9,11 @@ import pytest
 from handlers import formatting
 from models.base import Role
 from scheduler import jobs
-from tests.support.booking import book_in_alfa
+from tests.support.booking import THURSDAY, book, book_in_alfa
 from tests.support.chat import Chatter, new_code, plain
+from tests.support.people import make_person, team
 from tests.support.senders import console_inbox, deliver
+from tests.support.surveys import done_job, surveys_now
 
 
 async def enrol_as(runtime, phone: str | Chatter, *, org: str, role: Role = Role.WORKER,
@@ -79,9 +81,6 @@ async def test_a_holiday_opens_the_sentence_capitalised(mini):
 
 @pytest.mark.asyncio
 async def test_an_unserved_request_reads_waiting_with_one_colon(mini):
-    from tests.support.booking import THURSDAY, book
-    from tests.support.people import make_person
-
     worker = await make_person(mini, "employer", name="Giulia")
     await book(mini, worker.id, "spesa", "Gamma", THURSDAY, time(10))
     chat = Chatter(mini, "+393339990031")
@@ -102,8 +101,6 @@ def test_durations_and_the_first_of_the_month():
 
 @pytest.mark.asyncio
 async def test_the_job_done_step_speaks_in_hours(mini, clock):
-    from tests.support.people import team
-
     people = await team(mini)
     await book_in_alfa(people["worker"])
     inbox = console_inbox()
@@ -121,8 +118,6 @@ async def test_the_job_done_step_speaks_in_hours(mini, clock):
 
 @pytest.mark.asyncio
 async def test_an_operator_sees_the_jobs_done_in_the_last_30_days(mini, clock):
-    from tests.support.people import team
-
     people = await team(mini)
     await book_in_alfa(people["worker"])
     inbox = console_inbox()
@@ -193,7 +188,6 @@ async def test_survey_comments_are_seen_counted_and_exported_only_when_shared(mi
     from models.db import transaction
     from models.figures import digest_figures, period_figures
     from models.tables import Survey
-    from tests.support.surveys import done_job, surveys_now
 
     worker, _luca, paola, inbox = await done_job(mini, clock)
     clock.set_local(2026, 11, 26, 13, 0)
