@@ -20,12 +20,12 @@ from bot.web import create_app
 from models import migrate
 from models.db import transaction
 from models.outbox import queue_notice
-from models.people import identity_for
 from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.backup_job import backup_jobs
 from scheduler.dispatcher import Dispatcher, SendResult
 from tests.support.chat import enrolled
+from tests.support.people import person_id_of
 from tests.support.postgres import admin
 
 TOKEN = "metrics-token-for-tests"
@@ -87,7 +87,7 @@ async def test_turns_notices_refusals_jobs_and_the_store_are_measured(runtime, c
 
     # a notice due five minutes ago and not sent: the backlog and its age
     async with transaction(runtime.sessions) as session:
-        await queue_notice(session, person_id=await person_of(runtime, worker),
+        await queue_notice(session, person_id=await person_id_of(runtime, worker),
                            kind="coordinator.digest", params={"text": "Riepilogo"},
                            dedupe_key="ping", now=clock() - timedelta(minutes=5))
     async with client(runtime) as web:
@@ -131,12 +131,6 @@ async def test_turns_notices_refusals_jobs_and_the_store_are_measured(runtime, c
     assert body[("intempo_digest_overdue", ())] == 0  # 09:00: not yet
     assert sample("intempo_http_request_duration_seconds_count", route="/health",
                   status="200") >= 1
-
-
-async def person_of(runtime, chatter) -> int:
-    async with transaction(runtime.sessions) as session:
-        identity = await identity_for(session, chatter.channel, chatter.external_id)
-        return identity.person_id
 
 
 @pytest.mark.asyncio

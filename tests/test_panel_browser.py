@@ -7,7 +7,6 @@ in docs/ (used by the README) are taken here."""
 
 import asyncio
 import re
-import socket
 from datetime import time
 from pathlib import Path
 
@@ -27,17 +26,13 @@ from models.figures import digest_figures
 from tests.support.booking import THURSDAY, book
 from tests.support.catalogs import MINI
 from tests.support.chat import enrolled, plain
-from tests.support.panel import CHROMIUM, needs_chromium, person_id_of, staff_chat, token_in
+from tests.support.net import free_port
+from tests.support.panel import CHROMIUM, needs_chromium, staff_chat, token_in
+from tests.support.people import person_id_of
 from tests.support.senders import console_inbox, deliver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = needs_chromium
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest_asyncio.fixture

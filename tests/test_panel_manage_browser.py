@@ -6,13 +6,10 @@ back to a colleague; prints an enrolment sheet for Ali whose QR codes read back 
 right links, and a worker enrols with one; writes and sends an announcement. A refused
 form shows its reason next to the field and changes nothing."""
 
-import io
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.async_api import async_playwright
 from sqlmodel import func, select
 
@@ -31,11 +28,11 @@ from tests.support.panel import (
     csrf_of,
     link_for,
     needs_chromium,
-    person_id_of,
     sign_in,
     staff_chat,
 )
-from tests.support.people import team
+from tests.support.people import person_id_of, team
+from tests.support.qr import qr_codes
 from tests.support.senders import console_inbox, deliver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -157,10 +154,6 @@ async def make_worker(session) -> int:
     return person.id
 
 
-def decode(png: bytes) -> list[str]:
-    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-
-
 @pytest.mark.asyncio
 async def test_enrolment_sheet_for_ali_and_an_announcement_from_the_browser(runtime):
     runtime.settings = Settings(database_url=runtime.settings.database_url,
@@ -186,8 +179,8 @@ async def test_enrolment_sheet_for_ali_and_an_announcement_from_the_browser(runt
             assert "Ali" in await card.inner_text()
             telegram = await card.locator("figure.telegram svg").screenshot()
             whatsapp = await card.locator("figure.whatsapp svg").screenshot()
-            assert decode(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
-            assert decode(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
+            assert qr_codes(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
+            assert qr_codes(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
         await page.locator("main.cards").screenshot(path=str(DOCS / "pannello-tessere.png"))
         worker = Chatter(runtime, "+393330000502")
         await worker.say(f"/start {codes[0]}")  # what the Telegram QR code sends

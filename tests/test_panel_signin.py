@@ -18,11 +18,11 @@ from tests.support.panel import (
     client_for,
     csrf_of,
     link_for,
-    person_id_of,
     sign_in,
     staff_chat,
     token_in,
 )
+from tests.support.people import person_id_of
 
 
 def signed_out(response) -> bool:

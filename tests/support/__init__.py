@@ -6,7 +6,8 @@ one another's test modules nor from the conftest, which holds the fixtures
 - catalogs: the catalogues the tests load (Crema's, the tiny test alliance)
 - postgres: the tests' PostgreSQL server, and scratch databases on it
 - chat: a person chatting with the dialogue (Chatter, enrolled, plain)
-- people: people straight in the store, and the tiny alliance's cast (team)
+- people: people straight in the store, the tiny alliance's cast (team), the ids behind a
+  chat and an organisation's code
 - booking: requests booked in the store or through the dialogue, up to a job taken
 - senders: a channel sender that records what it was given, and a dispatcher pass to it
 - surveys: a job done and surveyed
@@ -17,4 +18,6 @@ one another's test modules nor from the conftest, which holds the fixtures
 - whatsapp: the WhatsApp channel driven through signed webhooks
 - prism: Stoplight Prism serving Twilio's OpenAPI descriptions (fixtures)
 - panel: the web console over HTTP, signed in through real links
+- net: a free loopback port for a server the test starts
+- qr: QR codes read back from a picture
 """

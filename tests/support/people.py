@@ -1,12 +1,13 @@
-"""People for tests: one straight in the store, and the tiny alliance's cast enrolled
-through the dialogue."""
+"""People for tests: one straight in the store, the tiny alliance's cast enrolled through
+the dialogue, and the ids behind a chat and an organisation's code."""
 
 from sqlmodel import select
 
 from models.base import Role
 from models.db import transaction
+from models.people import identity_for
 from models.tables import Organisation, Person
-from tests.support.chat import enrolled
+from tests.support.chat import Chatter, enrolled
 
 
 async def make_person(runtime, org_code: str, role: Role = Role.WORKER,
@@ -32,3 +33,16 @@ async def team(runtime):
     people["coordinator"] = await enrolled(runtime, "+393335550099", org="employer",
                                            role=Role.COORDINATOR, name="Paola")
     return people
+
+
+async def person_id_of(runtime, chat: Chatter) -> int:
+    """The id of the person who writes from `chat`."""
+    async with transaction(runtime.sessions) as session:
+        return (await identity_for(session, chat.channel, chat.external_id)).person_id
+
+
+async def org_id(runtime, code: str) -> int:
+    """The id of the organisation with that code."""
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(Organisation.id).where(
+            Organisation.code == code))).one()
