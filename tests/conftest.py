@@ -1,8 +1,9 @@
 """Shared fixtures: real databases (a migrated SQLite file per test, and a fresh
 PostgreSQL database per test when the server at 127.0.0.1:5432 is there), the Crema
 catalogue loaded, a movable clock, a runtime wired as in production, the fake Twilio
-served, a folder ready for the `intempo` command, and (plugged from tests/support/prism.py)
-Prism serving Twilio's descriptions. Helpers that are not fixtures are in tests/support/."""
+served, a fake Bot API, a folder ready for the `intempo` command, and (plugged from
+tests/support/prism.py) Prism serving Twilio's descriptions. Helpers that are not
+fixtures are in tests/support/."""
 
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.support import postgres
 from tests.support.catalogs import CATALOG, MINI
 from tests.support.cli import intempo
 from tests.support.clock import Clock
+from tests.support.fake_telegram import FakeBotApi
 
 pytest_plugins = ["tests.support.prism"]
 
@@ -139,6 +141,12 @@ async def twilio_with_content():
     """The fake Twilio with the Content API too (buttons and lists)."""
     async for fake in _served_twilio(content=True):
         yield fake
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    """A fake Bot API for the Telegram channel to talk to (install(runtime, request=api))."""
+    return FakeBotApi()
 
 
 @pytest.fixture

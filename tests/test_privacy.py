@@ -23,7 +23,7 @@ from models.tables import (
 )
 from tests.support.booking import book, taken_by_luca
 from tests.support.chat import plain
-from tests.support.people import make_person
+from tests.support.people import make_person, person_named
 from tests.support.senders import console_inbox, deliver
 
 COMPLAINT = "L'operatore ha lasciato la spesa al vicino, il signor Bianchi"
@@ -152,11 +152,6 @@ async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
         await privacy.erase_expired(session, clock.advance(days=11), 90)
         left = (await session.exec(select(ProcessedUpdate.update_id))).all()
     assert left == ["2"]
-
-
-async def person_named(runtime, name: str) -> Person:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Person).where(Person.first_name == name))).one()
 
 
 async def erase_named(runtime, name: str) -> None:

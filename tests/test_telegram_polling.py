@@ -19,11 +19,6 @@ def polling_settings(runtime, **values) -> Settings:
                     telegram_bot_token=TOKEN, **values)
 
 
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
-
-
 @pytest_asyncio.fixture
 async def channel(runtime, api):
     runtime.settings = polling_settings(runtime)

@@ -18,6 +18,7 @@ from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ServiceRequest
 from tests.support.chat import enrolled
+from tests.support.outbox import load_notice
 from tests.support.whatsapp import (
     ACCOUNT_SID,
     FROM,
@@ -61,11 +62,6 @@ async def queue_for(runtime, number: str, channel: str = "whatsapp", key: str = 
         return (await session.exec(select(Notice).where(Notice.dedupe_key == key))).one().id
 
 
-async def notice(runtime, notice_id: int) -> Notice:
-    async with transaction(runtime.sessions) as session:
-        return await session.get(Notice, notice_id)
-
-
 def chat(hours_since_last_message: float | None, now) -> ChatIdentity:
     last = None if hours_since_last_message is None \
         else now - timedelta(hours=hours_since_last_message)
@@ -93,7 +89,7 @@ async def test_inside_the_window_a_notice_goes_as_free_text(runtime, app, twilio
                             "Body": [UNSERVED_TEXT],
                             # the notice is named, so Twilio's news tells which one went
                             "StatusCallback": [f"{PUBLIC}/whatsapp/status?notice={notice_id}"]}
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     assert sent.provider_message_id == f"SM{1:032x}"
 
@@ -147,14 +143,14 @@ async def test_a_held_notice_goes_out_when_the_person_writes_again(runtime, app,
     clock.advance(hours=30)
     notice_id = await queue_for(runtime, GIULIA)
     await runtime.dispatcher().run_once()  # outside the window, no template: held
-    held = await notice(runtime, notice_id)
+    held = await load_notice(runtime, notice_id)
     assert (held.status, held.held_reason) == ("held", "whatsapp_window")
     assert twilio.requests == []
 
     async with client_for(app) as client:
         await Phone(client, GIULIA).say("menu")
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert sent.status == "sent" and sent.provider_message_id == f"SM{1:032x}"
     assert [r.one("Body") for r in twilio.requests] == [UNSERVED_TEXT]
 
@@ -170,7 +166,7 @@ async def test_outside_the_window_the_persons_other_chat_gets_it(runtime, app, t
     runtime.senders["whatsapp"].templates = WhatsAppSettings(_env_file=None)  # none set up
     notice_id = await queue_for(runtime, "+393409998877")
     await runtime.dispatcher().run_once()
-    delivered = await notice(runtime, notice_id)
+    delivered = await load_notice(runtime, notice_id)
     assert (delivered.status, delivered.channel) == ("delivered", "console")
     assert twilio.requests == []
 
@@ -203,13 +199,13 @@ async def test_a_transient_error_is_retried_with_back_off(runtime, app, twilio, 
     notice_id = await queue_for(runtime, GIULIA)
     twilio.fail_next(503, 20503, "Service Unavailable")
     await runtime.dispatcher().run_once()
-    waiting = await notice(runtime, notice_id)
+    waiting = await load_notice(runtime, notice_id)
     assert (waiting.status, waiting.attempts) == ("pending", 1)
     assert "20503" in waiting.last_error and waiting.next_attempt_at > clock.now
 
     clock.now = waiting.next_attempt_at
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert sent.status == "sent" and len(twilio.requests) == 2 and len(twilio.sent) == 1
 
 
@@ -219,7 +215,7 @@ async def test_a_permanent_error_is_recorded_and_not_retried(runtime, app, twili
     notice_id = await queue_for(runtime, GIULIA)
     twilio.fail_next(400, 21408, "Permission to send an SMS has not been enabled")
     await runtime.dispatcher().run_once()
-    failed = await notice(runtime, notice_id)
+    failed = await load_notice(runtime, notice_id)
     assert failed.status == "failed" and failed.last_error.startswith("twilio 21408")
     clock.advance(hours=2)
     assert await runtime.dispatcher().run_once() == 0 and len(twilio.requests) == 1
@@ -232,7 +228,7 @@ async def test_a_number_without_whatsapp_is_marked_and_the_notice_waits(runtime,
     twilio.fail_next(400, 63003, "Channel could not find To address")
     await runtime.dispatcher().run_once()
     assert (await identity(runtime, GIULIA)).unreachable_at is not None
-    assert (await notice(runtime, notice_id)).status == "held"
+    assert (await load_notice(runtime, notice_id)).status == "held"
 
 
 @pytest.mark.asyncio
@@ -293,7 +289,7 @@ async def test_the_dispatcher_sends_a_template_outside_the_window(runtime, app, 
     clock.advance(hours=30)
     notice_id = await queue_for(runtime, GIULIA)
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     [request] = twilio.requests
     assert request.one("ContentSid") == TEMPLATE_SID and request.one("Body") is None

@@ -13,6 +13,7 @@ from models.outbox import queue_notice
 from models.tables import Notice
 from tests.support.chat import enrolled
 from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.outbox import load_notice
 from tests.support.whatsapp import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -48,11 +49,6 @@ async def sent_notice(runtime, sid: str = SID, key: str = "n1") -> int:
         return row.id
 
 
-async def load(runtime, notice_id: int) -> Notice:
-    async with transaction(runtime.sessions) as session:
-        return await session.get(Notice, notice_id)
-
-
 @pytest_asyncio.fixture
 async def web(runtime):
     async with client_for(wire_whatsapp(runtime)) as client:
@@ -70,7 +66,7 @@ async def report(client, *statuses: str, sid: str = SID, error_code: str | None 
 async def test_delivered_then_a_late_sent_stays_delivered(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "queued", "delivered", "sent", "sending", "queued")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status) == ("delivered", "delivered")
 
 
@@ -78,9 +74,9 @@ async def test_delivered_then_a_late_sent_stays_delivered(runtime, web):
 async def test_read_after_delivered_and_never_back(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "sent", "delivered", "read")
-    assert (await load(runtime, notice_id)).delivery_status == "read"
+    assert (await load_notice(runtime, notice_id)).delivery_status == "read"
     await report(web, "delivered", "failed", "sent")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status, notice.last_error) == \
         ("read", "delivered", None)
 
@@ -91,7 +87,7 @@ async def test_a_failure_is_recorded_with_its_error_code(runtime, web):
     await report(web, "sent")
     await report(web, "failed", error_code="30008")  # Twilio's "unknown error"
     await report(web, "sent", "undelivered")  # late and repeated news change nothing
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status) == ("failed", "failed")
     assert notice.last_error == "failed (Twilio error 30008)"
 
@@ -101,7 +97,7 @@ async def test_a_read_receipt_after_a_failure_wins(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "undelivered", error_code="30008")
     await report(web, "read")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status, notice.last_error) == \
         ("read", "delivered", None)
 
@@ -110,7 +106,7 @@ async def test_a_read_receipt_after_a_failure_wins(runtime, web):
 async def test_undelivered_outside_the_window_waits_for_the_person(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "undelivered", error_code="63016")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.status, notice.held_reason, notice.delivery_status) == \
         ("held", "whatsapp_window", "undelivered")
 
@@ -119,18 +115,18 @@ async def test_undelivered_outside_the_window_waits_for_the_person(runtime, web)
 async def test_the_same_callback_twice_is_one_change(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "delivered")
-    first = await load(runtime, notice_id)
+    first = await load_notice(runtime, notice_id)
     await report(web, "delivered")
-    assert await load(runtime, notice_id) == first
+    assert await load_notice(runtime, notice_id) == first
 
 
 @pytest.mark.asyncio
 async def test_an_unknown_sid_or_status_is_acknowledged_and_changes_nothing(runtime, web):
     notice_id = await sent_notice(runtime)
-    before = await load(runtime, notice_id)
+    before = await load_notice(runtime, notice_id)
     await report(web, "delivered", sid="SM" + "9" * 32)
     await report(web, "teleported")
-    assert await load(runtime, notice_id) == before
+    assert await load_notice(runtime, notice_id) == before
 
 
 @pytest.mark.asyncio
@@ -145,7 +141,7 @@ async def test_unsigned_callbacks_are_refused(runtime, web, headers):
     form = callback("delivered", SID, to=GIULIA)
     response = await web.post(STATUS, data=form, headers=headers(form))
     assert response.status_code == 403
-    assert (await load(runtime, notice_id)).delivery_status is None
+    assert (await load_notice(runtime, notice_id)).delivery_status is None
 
 
 @pytest.mark.asyncio
@@ -157,7 +153,7 @@ async def test_callbacks_racing_each_other_end_at_the_furthest(any_runtime):
         responses = await asyncio.gather(*(post_signed(client, STATUS, callback(s, SID, to=GIULIA))
                                            for s in order))
     assert {r.status_code for r in responses} == {200}
-    assert (await load(any_runtime, notice_id)).delivery_status == "read"
+    assert (await load_notice(any_runtime, notice_id)).delivery_status == "read"
 
 
 @pytest.mark.asyncio
@@ -181,7 +177,7 @@ async def test_from_dispatch_to_read(runtime, clock):
         assert request.one("StatusCallback") == \
             f"https://intempo.example.org/whatsapp/status?notice={notice.id}"
         await report(client, "sent", "delivered", "read", sid=notice.provider_message_id)
-    assert (await load(runtime, notice.id)).delivery_status == "read"
+    assert (await load_notice(runtime, notice.id)).delivery_status == "read"
 
 
 @pytest.mark.asyncio
@@ -191,7 +187,7 @@ async def test_a_number_without_whatsapp_is_marked_and_the_other_chat_gets_the_n
 
     notice_id = await sent_notice(runtime)
     await report(web, "failed", error_code="63003")  # no WhatsApp on this number
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.status, notice.held_reason) == ("held", "unreachable")  # no other chat
     assert (await identity(runtime, GIULIA)).unreachable_at is not None
     # with a Telegram chat linked, the next notice that fails this way goes there
@@ -200,4 +196,4 @@ async def test_a_number_without_whatsapp_is_marked_and_the_other_chat_gets_the_n
         session.add(ChatIdentity(channel="telegram", external_id="4242", person_id=person_id))
     other = await sent_notice(runtime, sid="SM" + "6" * 32, key="n2")
     await report(web, "undelivered", sid="SM" + "6" * 32, error_code="63024")
-    assert (await load(runtime, other)).status == "pending"  # the dispatcher tries Telegram
+    assert (await load_notice(runtime, other)).status == "pending"  # the dispatcher tries Telegram

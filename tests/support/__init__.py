@@ -10,6 +10,7 @@ one another's test modules nor from the conftest, which holds the fixtures
   chat and an organisation's code
 - booking: requests booked in the store or through the dialogue, up to a job taken
 - senders: a channel sender that records what it was given, and a dispatcher pass to it
+- outbox: a notice read back
 - surveys: a job done and surveyed
 - figures: the coordinator's figures' data set (build) and its readings
 - cli: the `intempo` command run as a process

@@ -35,6 +35,12 @@ async def team(runtime):
     return people
 
 
+async def person_named(runtime, first_name: str) -> Person:
+    """The one person with that first name."""
+    async with transaction(runtime.sessions) as session:
+        return (await session.exec(select(Person).where(Person.first_name == first_name))).one()
+
+
 async def person_id_of(runtime, chat: Chatter) -> int:
     """The id of the person who writes from `chat`."""
     async with transaction(runtime.sessions) as session:
