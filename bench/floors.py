@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ConversationHandler, MessageHandler, filters
 
 from models.db import make_engine
-from tests.telegram_fake import TOKEN, FakeBotApi
+from tests.support.fake_telegram import TOKEN, FakeBotApi
 
 FLOOR_TABLES = MetaData()
 CONVERSATION_STATE = Table("bench_ptb_conversation", FLOOR_TABLES,

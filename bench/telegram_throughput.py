@@ -61,7 +61,7 @@ from models.base import Role  # noqa: E402
 from models.catalog import load_catalog, read_catalog  # noqa: E402
 from models.db import transaction  # noqa: E402
 from models.people import create_codes  # noqa: E402
-from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates  # noqa: E402
+from tests.support.fake_telegram import TOKEN, FakeBotApi, TelegramChat, Updates  # noqa: E402
 
 SCRIPT = ("menu", "Nuova richiesta", "Commissioni salva-tempo", "menu")
 TARGET_RATIO = 0.5  # of the echo bot (issue 4's aim)

@@ -10,9 +10,10 @@ conversation, write it and its choice tokens, answer the main menu).
 
 `--mode rest` (the product's default): the webhook stores the message and answers empty
 TwiML, the turn runs right after and its reply (the menu, as a list) goes through the REST
-API to a fake Twilio in a third process (tests/twilio_fake.py, Messages and Content), which
-notes when each request arrives: the script also reports the time from the webhook's
-arrival to the reply's REST request, and waits for every reply before the next round.
+API to a fake Twilio in a third process (tests/support/fake_twilio.py, Messages and
+Content), which notes when each request arrives: the script also reports the time from the
+webhook's arrival to the reply's REST request, and waits for every reply before the next
+round.
 `--mode twiml`: the whole turn inside the webhook, the menu in the TwiML answer.
 
 It runs on SQLite (a temporary file) and on PostgreSQL (a temporary database created on
@@ -84,12 +85,13 @@ async def _timed(client, path: str, form: dict, signature: str) -> tuple[float, 
 # --- the fake Twilio (child process, rest mode) --------------------------------------------
 
 def fake_twilio(connection) -> None:
-    """Serve tests/twilio_fake.py on a free port (sent back); GET /bench/received lists
-    (To, arrival) of every message created, arrival on the machine-wide monotonic clock."""
+    """Serve tests/support/fake_twilio.py on a free port (sent back); GET /bench/received
+    lists (To, arrival) of every message created, arrival on the machine-wide monotonic
+    clock."""
     import uvicorn
     from starlette.responses import JSONResponse
 
-    from tests.twilio_fake import FakeTwilio
+    from tests.support.fake_twilio import FakeTwilio
 
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=True)
     app = fake.app()

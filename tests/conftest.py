@@ -1,15 +1,13 @@
 """Shared fixtures: real databases (a migrated SQLite file per test, and a fresh
 PostgreSQL database per test when the server at 127.0.0.1:5432 is there), the Crema
-catalogue loaded, a movable clock, and a runtime wired as in production."""
+catalogue loaded, a movable clock, a runtime wired as in production, the fake Twilio
+served, a fake Bot API, a folder ready for the `intempo` command, and (plugged from
+tests/support/prism.py) Prism serving Twilio's descriptions. Helpers that are not
+fixtures are in tests/support/."""
 
-import asyncio
 import os
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -18,31 +16,13 @@ from bot.settings import Settings
 from models import migrate
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
+from tests.support import postgres
+from tests.support.catalogs import CATALOG, MINI
+from tests.support.cli import intempo
+from tests.support.clock import Clock
+from tests.support.fake_telegram import FakeBotApi
 
-ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "data" / "crema.toml"
-PG_ADMIN = os.environ.get("INTEMPO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-ROME = ZoneInfo("Europe/Rome")
-# Wednesday 25 November 2026, 09:00 in Crema: every test starts from here unless it moves
-START = datetime(2026, 11, 25, 9, 0, tzinfo=ROME).astimezone(UTC)
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, now: datetime = START):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def set_local(self, *args) -> datetime:
-        self.now = datetime(*args, tzinfo=ROME).astimezone(UTC)
-        return self.now
+pytest_plugins = ["tests.support.prism"]
 
 
 @pytest.fixture
@@ -57,21 +37,9 @@ def sqlite_url(tmp_path) -> str:
     return url
 
 
-def _pg_available() -> bool:
-    async def probe():
-        connection = await asyncpg.connect(PG_ADMIN, timeout=3)
-        await connection.close()
-
-    try:
-        asyncio.run(probe())
-        return True
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def pg_available() -> bool:
-    available = _pg_available()
+    available = postgres.answers()
     if not available and os.environ.get("CI"):
         pytest.fail("PostgreSQL is required in CI but 127.0.0.1:5432 does not answer")
     return available
@@ -82,21 +50,9 @@ def postgres_url(pg_available) -> str:
     """A brand-new database for one test, migrated, dropped afterwards."""
     if not pg_available:
         pytest.skip("PostgreSQL is not running at 127.0.0.1:5432")
-    name = f"intempo_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str):
-        connection = await asyncpg.connect(PG_ADMIN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{url}/{name}"
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres.scratch_database() as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -135,9 +91,6 @@ async def pg_runtime(postgres_url, clock):
     await runtime.close()
 
 
-MINI = ROOT / "tests" / "data" / "mini.toml"
-
-
 @pytest_asyncio.fixture
 async def mini(sqlite_url, clock):
     """The product on SQLite with the tiny test alliance of tests/data/mini.toml."""
@@ -165,10 +118,9 @@ def both_minis(request):
     return request.getfixturevalue(request.param)
 
 
-
 async def _served_twilio(content: bool):
-    from tests.twilio_fake import FakeTwilio, serving
-    from tests.whatsapp_support import ACCOUNT_SID, AUTH_TOKEN
+    from tests.support.fake_twilio import FakeTwilio, serving
+    from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN
 
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, content=content)
     async with serving(fake.app()) as url:
@@ -189,3 +141,20 @@ async def twilio_with_content():
     """The fake Twilio with the Content API too (buttons and lists)."""
     async for fake in _served_twilio(content=True):
         yield fake
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    """A fake Bot API for the Telegram channel to talk to (install(runtime, request=api))."""
+    return FakeBotApi()
+
+
+@pytest.fixture
+def ready(tmp_path) -> Path:
+    """`tmp_path` with its cli.db migrated and the Crema catalogue loaded, both by the
+    `intempo` command."""
+    assert intempo(tmp_path, "db", "upgrade").returncode == 0
+    loaded = intempo(tmp_path, "catalog", "load", str(CATALOG))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "48 municipalities" in loaded.stdout
+    return tmp_path

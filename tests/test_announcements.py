@@ -11,13 +11,14 @@ from models import announcements
 from models.base import Role
 from models.catalog_rules import Invalid
 from models.db import transaction
-from models.tables import ChoiceToken, Municipality, Notice, Organisation, Person
-from tests.support import Chatter, enrolled, make_person
-from tests.test_whatsapp_status import callback
-from tests.whatsapp_support import (
+from models.tables import ChoiceToken, Municipality, Notice, Person
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import make_person, org_id, person_id_of
+from tests.support.whatsapp import (
     STATUS,
     TEMPLATE_SID,
     Phone,
+    callback,
     client_for,
     post_signed,
     wire_whatsapp,
@@ -34,12 +35,6 @@ async def opt_in(chat: Chatter) -> str:
     await chat.say("menu")
     assert "Non ricevi le notizie" in await chat.press("Novità e iniziative")
     return await chat.press("Sì, voglio riceverle")
-
-
-async def employer_id(runtime, code: str) -> int:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Organisation.id).where(
-            Organisation.code == code))).one()
 
 
 async def announce(runtime, boss, employers: list[int], title: str = "Centro estivo") -> int:
@@ -79,7 +74,7 @@ async def test_an_announcement_reaches_only_those_who_said_yes_respecting_the_wi
     async with client_for(app) as client:
         await Phone(client, RECENT).say("menu")  # Dario wrote recently; Elena 20 h + 10 ago
     clock.advance(hours=10)
-    announcement_id = await announce(runtime, boss, [await employer_id(runtime, "ali")])
+    announcement_id = await announce(runtime, boss, [await org_id(runtime, "ali")])
     assert await send(runtime, boss, announcement_id) == 3
     assert await send(runtime, boss, announcement_id) == 0  # once only
     await runtime.dispatcher().run_once()
@@ -90,7 +85,7 @@ async def test_an_announcement_reaches_only_those_who_said_yes_respecting_the_wi
         notices = (await session.exec(select(Notice).where(
             Notice.kind == announcements.KIND))).all()
     by_person = {n.person_id: (n.status, n.channel, n.held_reason) for n in notices}
-    ids = {name: await person_of(runtime, chat) for name, chat in (
+    ids = {name: await person_id_of(runtime, chat) for name, chat in (
         ("anna", console_yes), ("bruno", console_no), ("carla", other_employer),
         ("dario", recent), ("elena", silent))}
     assert by_person == {ids["anna"]: ("delivered", "console", None),
@@ -136,17 +131,10 @@ async def test_outside_the_window_its_own_template_carries_it(runtime, twilio, c
         "ContentVariables")
 
 
-async def person_of(runtime, chat: Chatter) -> int:
-    from models.people import identity_for
-
-    async with transaction(runtime.sessions) as session:
-        return (await identity_for(session, chat.channel, chat.external_id)).person_id
-
-
 @pytest.mark.asyncio
 async def test_asked_once_after_the_first_completed_request_default_no(runtime):
     worker = await enrolled(runtime, "+393330000401", org="ali", name="Anna")
-    person_id = await person_of(runtime, worker)
+    person_id = await person_id_of(runtime, worker)
     async with transaction(runtime.sessions) as session:
         assert not (await session.get(Person, person_id)).news_opt_in  # the default
         assert await announcements.invite_once(session, person_id, runtime.clock())
@@ -188,7 +176,7 @@ async def test_an_audience_of_municipalities_counts_where_workers_last_asked(any
     there = await enrolled(runtime, "+393330000702", org="iride", name="Bice")
     for chat in (here, there):
         await opt_in(chat)
-    ids = [await person_of(runtime, chat) for chat in (here, there)]
+    ids = [await person_id_of(runtime, chat) for chat in (here, there)]
     async with transaction(runtime.sessions) as session:
         places = {m.name: m.id for m in (await session.exec(select(Municipality))).all()}
         for person_id, place in zip(ids, ("Crema", "Soncino"), strict=True):
@@ -210,8 +198,8 @@ async def test_an_audience_of_municipalities_counts_where_workers_last_asked(any
 async def test_on_telegram_only_who_said_yes_receives_it(runtime):
     from bot.settings import Settings
     from bot.telegram.channel import install
-    from tests.support import new_code
-    from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates
+    from tests.support.chat import new_code
+    from tests.support.fake_telegram import TOKEN, FakeBotApi, TelegramChat, Updates
 
     runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
                                 telegram_bot_token=TOKEN)
@@ -225,7 +213,7 @@ async def test_on_telegram_only_who_said_yes_receives_it(runtime):
     await willing.press("Novità e iniziative")
     assert "ti scriverò quando ci sono nuove iniziative" in await willing.press("Sì")
     boss = await make_person(runtime, "comune-crema", Role.COORDINATOR, "Carla")
-    await send(runtime, boss, await announce(runtime, boss, [await employer_id(runtime, "ali")]))
+    await send(runtime, boss, await announce(runtime, boss, [await org_id(runtime, "ali")]))
     before = {chat.chat_id: len(api.messages(chat.chat_id)) for chat in (willing, silent)}
     await runtime.dispatcher().run_once()
     [received] = api.messages(willing.chat_id)[before[willing.chat_id]:]

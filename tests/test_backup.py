@@ -5,11 +5,9 @@ import asyncio
 import logging
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
@@ -21,8 +19,8 @@ from models.base import utcnow
 from models.db import make_engine, transaction
 from models.outbox import queue_notice
 from models.tables import ClockMark
-from tests.conftest import PG_ADMIN
-from tests.test_cli import intempo
+from tests.support.cli import intempo
+from tests.support.postgres import scratch_database
 
 
 async def write_load(runtime, stop: asyncio.Event, written: list[int]) -> None:
@@ -213,23 +211,12 @@ def pg_tools():
         pytest.skip("pg_dump/pg_restore are not installed")
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def empty_pg_url(pg_available):
     if not pg_available:
         pytest.skip("PostgreSQL is not running at 127.0.0.1:5432")
-    name = f"intempo_restore_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("intempo_restore") as url:
+        yield url
 
 
 @pytest.mark.asyncio

@@ -17,9 +17,7 @@ from models.catalog import (
 )
 from models.db import transaction
 from models.tables import Fund, Municipality, Offering, OfferingMunicipality, Organisation, Service
-from tests.conftest import CATALOG
-
-MINI = Path(__file__).parent / "data" / "mini.toml"
+from tests.support.catalogs import CATALOG, MINI
 
 
 def edited(tmp_path, old: str, new: str, source: Path = MINI) -> Path:

@@ -15,8 +15,9 @@ from models.catalog_rules import Invalid, parse
 from models.db import transaction
 from models.offers import NotAllowed
 from models.tables import ChangeEvent, Fund, Offering, Organisation, Service, ServiceRequest
-from tests.support import Chatter, enrolled, make_person
-from tests.test_routing import book
+from tests.support.booking import book
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import make_person
 
 MONDAY = date(2026, 11, 30)
 OFFERING = {"provider": "coop-a", "service": "anziani", "municipalities": ["Alfa"],

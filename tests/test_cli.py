@@ -3,31 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.support import plain
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def intempo(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "LOG_LEVEL": "WARNING"}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env,
-                            input=stdin, capture_output=True, text=True, timeout=120)
-    result.stdout = plain(result.stdout)
-    return result
-
-
-@pytest.fixture
-def ready(tmp_path) -> Path:
-    assert intempo(tmp_path, "db", "upgrade").returncode == 0
-    loaded = intempo(tmp_path, "catalog", "load", str(ROOT / "data" / "crema.toml"))
-    assert loaded.returncode == 0, loaded.stderr
-    assert "48 municipalities" in loaded.stdout
-    return tmp_path
+from tests.support.catalogs import CATALOG
+from tests.support.cli import intempo
 
 
 def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
@@ -37,10 +17,10 @@ def test_unmigrated_database_is_refused_with_what_to_run(tmp_path):
 
 
 def test_catalogue_reload_and_invalid_file(ready):
-    again = intempo(ready, "catalog", "load", str(ROOT / "data" / "crema.toml"))
+    again = intempo(ready, "catalog", "load", str(CATALOG))
     assert "0 created, 0 updated, 0 removed" in again.stdout
     bad = ready / "bad.toml"
-    bad.write_text((ROOT / "data" / "crema.toml").read_text().replace(
+    bad.write_text(CATALOG.read_text().replace(
         "price_cents = 1800", 'price_cents = "cheap"', 1))
     result = intempo(ready, "catalog", "load", str(bad))
     assert result.returncode == 1

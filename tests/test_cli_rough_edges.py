@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.test_cli import intempo, ready  # noqa: F401 (the fixture)
+from tests.support.cli import intempo
 
 
 def with_url(tmp_path, url: str, *args: str) -> subprocess.CompletedProcess:
@@ -28,7 +28,7 @@ def test_a_database_that_cannot_be_used_is_one_clear_line(tmp_path, pg_available
         assert len(result.stderr.strip().splitlines()) == 2, result.stderr  # + what to check
 
 
-def test_export_dates_and_folders(ready):  # noqa: F811
+def test_export_dates_and_folders(ready):
     wrong_day = intempo(ready, "export", "--from", "30/02/2026", "--to", "31/03/2026")
     assert wrong_day.returncode == 1 and "that date does not exist" in wrong_day.stderr
     nowhere = intempo(ready, "export", "--from", "01/11/2026", "--to", "30/11/2026",
@@ -41,7 +41,7 @@ def test_export_dates_and_folders(ready):  # noqa: F811
     assert (ready / "exports" / "intempo-indicatori-2026-11-01-2026-11-30.csv").exists()
 
 
-def test_outbox_statuses_and_enrolment_by_name(ready):  # noqa: F811
+def test_outbox_statuses_and_enrolment_by_name(ready):
     unknown = intempo(ready, "outbox", "--status", "lost")
     assert unknown.returncode == 1
     assert "pending, held, sent, delivered, failed, withdrawn" in unknown.stderr

@@ -11,8 +11,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from handlers.sending import Limits, SendResult
-from handlers.types import Reply
 from models.base import Role
 from models.db import transaction
 from models.outbox import queue_notice
@@ -21,8 +19,10 @@ from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.digest import days_due
 from scheduler.dispatcher import Dispatcher
-from tests.conftest import ROME
-from tests.support import make_person
+from tests.support.booking import book
+from tests.support.clock import ROME
+from tests.support.people import make_person
+from tests.support.senders import LimitedSender
 
 
 @pytest.mark.asyncio
@@ -152,18 +152,6 @@ def test_digest_days_catch_up_without_repeating():
         date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
 
 
-class CountingSender:
-    channel = "telegram"
-    limits = Limits(per_second=30, per_chat_seconds=1.0)
-
-    def __init__(self, timer):
-        self.timer, self.sent = timer, []
-
-    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
-        self.sent.append((self.timer(), identity.external_id))
-        return SendResult(ok=True)
-
-
 async def people_with_notices(runtime, people: int, each: int) -> None:
     async with transaction(runtime.sessions) as session:
         from models.tables import Organisation, Person
@@ -187,17 +175,17 @@ async def people_with_notices(runtime, people: int, each: int) -> None:
 async def test_a_burst_of_a_thousand_notices_keeps_telegrams_limits(mini):
     await people_with_notices(mini, people=200, each=5)
     loop = asyncio.get_running_loop()
-    sender = CountingSender(loop.time)
+    sender = LimitedSender("telegram", loop.time)
     dispatcher = Dispatcher(mini.sessions, {"telegram": sender}, clock=mini.clock,
                             batch=1000, timer=loop.time, sleep=asyncio.sleep)
     while await dispatcher.run_once():
         pass
-    times = sorted(t for t, _ in sender.sent)
+    times = sorted(sender.times)
     assert len(times) == 1000
     busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
     assert busiest <= 30
     per_chat: dict[str, list[float]] = {}
-    for t, chat in sender.sent:
+    for t, (chat, _) in zip(sender.times, sender.sent, strict=True):
         per_chat.setdefault(chat, []).append(t)
     gaps = [b - a for ts in per_chat.values() for a, b in itertools.pairwise(ts)]
     assert min(gaps) >= 1.0
@@ -209,8 +197,6 @@ async def test_a_burst_of_a_thousand_notices_keeps_telegrams_limits(mini):
 async def test_a_restart_between_queueing_and_sending_sends_each_notice_once(mini, clock):
     await make_person(mini, "employer", Role.COORDINATOR)
     worker = await make_person(mini, "employer")
-    from tests.test_routing import book
-
     await book(mini, worker.id, "spesa", "Alfa", date(2026, 11, 27), time(10))
     ctx = jobs.JobContext(mini.sessions, jobs.ClockRules(), clock)
     clock.set_local(2026, 11, 26, 10, 0)
@@ -219,7 +205,7 @@ async def test_a_restart_between_queueing_and_sending_sends_each_notice_once(min
     await jobs.send_reminders(ctx)
     async with transaction(mini.sessions) as session:
         session.add(ChatIdentity(channel="telegram", external_id="42", person_id=worker.id))
-    sender = CountingSender(lambda: 0.0)
+    sender = LimitedSender("telegram", lambda: 0.0)
     await Dispatcher(mini.sessions, {"telegram": sender}, clock=clock).run_once()
     await jobs.send_reminders(ctx)
     await Dispatcher(mini.sessions, {"telegram": sender}, clock=clock).run_once()

@@ -4,8 +4,8 @@
 import pytest
 
 from models.base import Role
-from tests.support import enrolled
-from tests.test_operators import book_in_alfa
+from tests.support.booking import book_in_alfa
+from tests.support.chat import enrolled
 
 
 @pytest.mark.asyncio

@@ -7,7 +7,6 @@ dozen notices, three kills, a short lease (DISPATCH_LEASE_SECONDS=2)."""
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -23,17 +22,11 @@ from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ProcessedUpdate
-from tests.conftest import CATALOG
-from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    FROM,
-    WEBHOOK,
-    inbound_form,
-    signature,
-)
+from tests.support.catalogs import CATALOG
+from tests.support.chat import enrolled
+from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.net import free_port
+from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN, FROM, WEBHOOK, inbound_form, signature
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
@@ -44,12 +37,6 @@ PER_ROUND = 16  # notices queued in each life of the process
 KILLS = [signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]
 PARAMS = {"request_id": 7, "service": "Spesa a domicilio", "place": "Crema",
           "when": "giovedì 26 novembre, 08:00"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Serve:

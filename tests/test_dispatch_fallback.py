@@ -16,9 +16,10 @@ from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import Dispatcher
-from tests.support import make_person
-from tests.telegram_fake import TOKEN, FakeBotApi
-from tests.test_outbox import RecordingSender
+from tests.support.fake_telegram import TOKEN, FakeBotApi
+from tests.support.outbox import load_notice
+from tests.support.people import make_person
+from tests.support.senders import RecordingSender
 
 TIMEOUT = SendResult(ok=False, error="timeout")
 pytestmark = [
@@ -44,11 +45,6 @@ async def notice_for(runtime, *chats: tuple[str, str], org: str = "employer") ->
         return (await session.exec(select(Notice.id))).one()
 
 
-async def load(runtime, notice_id: int) -> Notice:
-    async with transaction(runtime.sessions) as session:
-        return await session.get(Notice, notice_id)
-
-
 @pytest_asyncio.fixture
 async def telegram(any_runtime) -> FakeBotApi:
     """The real Telegram channel of `any_runtime`, talking to the fake Bot API."""
@@ -67,7 +63,7 @@ async def test_a_telegram_bad_request_goes_out_on_the_other_chat(any_runtime, te
 
     assert await any_runtime.dispatcher().run_once() == 1
 
-    notice = await load(any_runtime, notice_id)
+    notice = await load_notice(any_runtime, notice_id)
     assert (notice.status, notice.channel) == (NoticeStatus.DELIVERED, "console")
     assert notice.last_error.startswith("telegram: BadRequest")  # why not on Telegram
     assert "too long" in notice.last_error.lower()
@@ -85,14 +81,14 @@ async def test_when_attempts_run_out_on_telegram_whatsapp_has_a_go(mini, clock):
                             clock=clock)
     for attempt in range(1, MAX_ATTEMPTS):  # the preferred chat, with back-off
         assert await dispatcher.run_once() == 1
-        notice = await load(mini, notice_id)
+        notice = await load_notice(mini, notice_id)
         assert (notice.status, notice.attempts) == (NoticeStatus.PENDING, attempt)
         clock.now = notice.next_attempt_at
     assert whatsapp.sent == []
 
     assert await dispatcher.run_once() == 1  # the last attempt: Telegram, then WhatsApp
 
-    notice = await load(mini, notice_id)
+    notice = await load_notice(mini, notice_id)
     assert (notice.status, notice.channel, notice.provider_message_id) == (
         NoticeStatus.SENT, "whatsapp", "SM1")
     assert notice.last_error == "telegram: timeout"
@@ -107,7 +103,7 @@ async def test_failing_on_every_chat_fails_with_each_reason(mini, clock):
                                                       error="twilio 21408: not enabled"))
     await Dispatcher(mini.sessions, {"telegram": telegram, "whatsapp": whatsapp},
                      clock=clock).run_once()
-    notice = await load(mini, notice_id)
+    notice = await load_notice(mini, notice_id)
     assert (notice.status, notice.attempts) == (NoticeStatus.FAILED, 1)
     assert notice.last_error == ("telegram: BadRequest: can't parse; "
                                  "whatsapp: twilio 21408: not enabled")
@@ -120,7 +116,7 @@ async def test_a_transient_failure_on_the_other_chat_is_retried_later(mini, cloc
     whatsapp = RecordingSender("whatsapp", SendResult(ok=False, error="twilio 20503"))
     await Dispatcher(mini.sessions, {"telegram": telegram, "whatsapp": whatsapp},
                      clock=clock).run_once()
-    notice = await load(mini, notice_id)
+    notice = await load_notice(mini, notice_id)
     assert (notice.status, notice.attempts) == (NoticeStatus.PENDING, 1)
     assert notice.next_attempt_at == clock() + timedelta(seconds=30)
     assert notice.last_error == "telegram: BadRequest: can't parse; whatsapp: twilio 20503"

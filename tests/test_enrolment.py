@@ -7,8 +7,6 @@ import io
 import re
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.async_api import async_playwright
 from sqlmodel import select
 
@@ -17,17 +15,13 @@ from models.base import Role
 from models.db import transaction
 from models.enrolment import CONTACT, codes_for, issue_codes, revoke_code
 from models.offers import NotAllowed
-from models.tables import ChangeEvent, Organisation
-from tests.panel_support import CHROMIUM, needs_chromium
-from tests.support import Chatter, make_person
+from models.tables import ChangeEvent
+from tests.support.chat import Chatter
+from tests.support.panel import CHROMIUM, needs_chromium
+from tests.support.people import make_person, org_id
+from tests.support.qr import qr_codes
 
 LINKS = Links("InTempoCremaBot", "393331234567")
-
-
-async def org_id(runtime, code: str) -> int:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Organisation.id).where(
-            Organisation.code == code))).one()
 
 
 async def issue(runtime, actor, org: str, role: str = Role.WORKER, count: int = 3):
@@ -105,10 +99,6 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
-def decode(png: bytes) -> list[str]:
-    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-
-
 @needs_chromium
 @pytest.mark.asyncio
 async def test_the_sheet_has_a_card_per_code_whose_qr_codes_read_back(runtime):
@@ -127,8 +117,8 @@ async def test_the_sheet_has_a_card_per_code_whose_qr_codes_read_back(runtime):
                 assert f"{code[:4]} {code[4:]}" in await card.inner_text()
                 telegram = await card.locator("figure.telegram svg").screenshot()
                 whatsapp = await card.locator("figure.whatsapp svg").screenshot()
-                assert decode(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
-                assert decode(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
+                assert qr_codes(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
+                assert qr_codes(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
             pdf_page = await browser.new_page()
             await pdf_page.set_content(html)
             assert pdf_pages(await pdf_page.pdf(format="A4")) == 1

@@ -11,8 +11,8 @@ from models import fund
 from models import requests as store
 from models.db import transaction
 from models.tables import Fund, LedgerEntry, ServiceRequest, WorkerFundUse
-from tests.support import make_person
-from tests.test_routing import book, ids
+from tests.support.booking import book, ids
+from tests.support.people import make_person
 
 MONDAY = date(2026, 11, 30)
 
@@ -127,7 +127,7 @@ async def test_racing_confirmations_of_one_worker_respect_the_cap_on_postgres(pg
 
 @pytest.mark.asyncio
 async def test_a_worker_past_the_yearly_cap_is_told_so_before_confirming(mini):
-    from tests.support import enrolled
+    from tests.support.chat import enrolled
 
     chat = await enrolled(mini, "+393338880001", org="employer")
     for attempt in range(2):

@@ -31,10 +31,11 @@ from models.base import RequestStatus, Role
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.tables import Fund, Notice, ProcessedUpdate, RequestEvent, ServiceRequest
-from tests.conftest import CATALOG, Clock
-from tests.support import enrolled
-from tests.telegram_fake import TOKEN, FakeBotApi, Updates, buttons
-from tests.whatsapp_support import (
+from tests.support.catalogs import CATALOG
+from tests.support.chat import enrolled
+from tests.support.clock import Clock
+from tests.support.fake_telegram import TOKEN, FakeBotApi, Updates, buttons
+from tests.support.whatsapp import (
     STATUS,
     WEBHOOK,
     client_for,

@@ -3,7 +3,6 @@ runs on the same database unless --yes (real processes, a real SQLite file)."""
 
 import asyncio
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -20,9 +19,8 @@ from models.tables import (
     ServiceRequest,
 )
 from scheduler.clock import HEARTBEAT
-from tests.test_cli import intempo, ready  # noqa: F401 (the fixture)
-
-ROME = ZoneInfo("Europe/Rome")
+from tests.support.cli import intempo
+from tests.support.clock import ROME
 
 
 def in_store(folder, work):
@@ -55,7 +53,7 @@ async def an_unserved_request(session) -> int:
     return request.id
 
 
-def test_jobs_run_at_a_moment_and_refused_while_a_clock_runs(ready):  # noqa: F811
+def test_jobs_run_at_a_moment_and_refused_while_a_clock_runs(ready):
     request_id = in_store(ready, an_unserved_request)
     early = intempo(ready, "jobs", "run", "--at", "2026-12-10 09:00")
     assert early.returncode == 0, early.stderr

@@ -15,8 +15,8 @@ from models.db import transaction
 from models.outbox import queue_notice
 from models.people import identity_for
 from scheduler.dispatcher import Dispatcher
-from tests.support import new_code
-from tests.whatsapp_support import (
+from tests.support.chat import new_code
+from tests.support.whatsapp import (
     WEBHOOK,
     Phone,
     client_for,
@@ -137,8 +137,8 @@ async def test_telegram_lines_carry_the_update_id_and_the_chat_hashed(runtime, j
     from telegram import Update
 
     from bot.telegram.channel import install
-    from tests.telegram_fake import TOKEN as BOT_TOKEN
-    from tests.telegram_fake import FakeBotApi, TelegramChat, Updates
+    from tests.support.fake_telegram import TOKEN as BOT_TOKEN
+    from tests.support.fake_telegram import FakeBotApi, TelegramChat, Updates
 
     chat_id = 918273645
     api = FakeBotApi()

@@ -7,8 +7,9 @@ from models.base import RequestStatus
 from models.db import transaction
 from models.fund import the_fund
 from models.tables import CapacityUse, RequestEvent, ServiceRequest
-from tests.support import Chatter, enrolled
-from tests.test_request_flow import book_through_dialogue
+from tests.support.booking import book, book_through_dialogue
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import make_person
 
 
 async def booked_and_opened(runtime, phone: str) -> Chatter:
@@ -115,8 +116,6 @@ async def test_open_requests_come_first_soonest_first_however_many_ended_ones(ru
     from datetime import date, time
 
     from models import requests as store
-    from tests.support import make_person
-    from tests.test_routing import book
 
     worker = await make_person(runtime, "koala")
     booked = [await book(runtime, worker.id, "babysitting", "Crema", date(2026, 12, day),

@@ -13,15 +13,10 @@ from models import offers
 from models.base import RequestStatus, Role
 from models.db import transaction
 from models.tables import Offer, Person, ServiceRequest
-from tests.support import enrolled
-from tests.test_operators import book_in_alfa
-from tests.test_routing import THURSDAY, book
-from tests.test_surveys import done_job, surveys_now
-
-
-async def person(runtime, name: str) -> Person:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Person).where(Person.first_name == name))).one()
+from tests.support.booking import THURSDAY, book, book_in_alfa
+from tests.support.chat import enrolled
+from tests.support.people import person_named
+from tests.support.surveys import done_job, surveys_now
 
 
 async def on_screen(runtime, chat) -> str:
@@ -41,7 +36,7 @@ async def test_a_number_answers_the_screen_until_the_notice_is_printed(mini):
     worker = await enrolled(mini, "+393336660001", org="employer")
     luca = await enrolled(mini, "+393336660002", org="coop-a", role=Role.OPERATOR, name="Luca")
     await book_in_alfa(worker)
-    operator = await person(mini, "Luca")
+    operator = await person_named(mini, "Luca")
     async with transaction(mini.sessions) as session:
         offer_id = (await session.exec(select(Offer.id))).first()
         await offers.accept(session, offer_id, await session.get(Person, operator.id),
@@ -111,7 +106,7 @@ async def test_two_offers_on_screen_are_answered_one_after_the_other(mini):
 
 async def two_requests_of_giulia(mini) -> None:
     await enrolled(mini, "+393336660021", org="employer")
-    giulia = await person(mini, "Giulia")
+    giulia = await person_named(mini, "Giulia")
     for day in (THURSDAY + timedelta(days=1), THURSDAY + timedelta(days=5)):  # Fri, Tue
         await book(mini, giulia.id, "spesa", "Alfa", day, time(10))  # only A works then
 
@@ -165,7 +160,7 @@ async def test_offers_for_a_cancelled_request_or_an_erased_worker_are_not_shown(
     # request 2: its offer reaches the console inbox, then the worker's data is erased
     await book_in_alfa(worker)
     await mini.dispatcher().run_once()
-    giulia = await person(mini, "Giulia")
+    giulia = await person_named(mini, "Giulia")
     async with transaction(mini.sessions) as session:
         from models.privacy import erase_person
         await erase_person(session, await session.get(Person, giulia.id), mini.clock())

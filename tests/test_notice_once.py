@@ -16,14 +16,8 @@ from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import NOT_SENT_AGAIN, Dispatcher
-from tests.support import enrolled
-from tests.whatsapp_support import (
-    ACCOUNT_SID,
-    STATUS,
-    client_for,
-    post_signed,
-    wire_whatsapp,
-)
+from tests.support.chat import enrolled
+from tests.support.whatsapp import ACCOUNT_SID, STATUS, client_for, post_signed, wire_whatsapp
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),

@@ -8,7 +8,7 @@ from sqlmodel import select
 from models.base import Role
 from models.db import transaction
 from models.tables import ChatIdentity, EnrolmentCode, Person
-from tests.support import Chatter, enrolled, new_code
+from tests.support.chat import Chatter, enrolled, new_code
 
 
 async def people(runtime) -> list[Person]:

@@ -7,7 +7,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -22,13 +21,13 @@ from handlers.sending import SendResult
 from models import migrate
 from models.db import transaction
 from models.outbox import queue_notice
-from models.people import identity_for
 from scheduler import clock as clock_module
 from scheduler import jobs
 from scheduler.backup_job import backup_jobs
 from scheduler.dispatcher import Dispatcher
-from tests.conftest import PG_ADMIN
-from tests.support import enrolled
+from tests.support.chat import enrolled
+from tests.support.people import person_id_of
+from tests.support.postgres import admin
 
 TOKEN = "metrics-token-for-tests"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -89,7 +88,7 @@ async def test_turns_notices_refusals_jobs_and_the_store_are_measured(runtime, c
 
     # a notice due five minutes ago and not sent: the backlog and its age
     async with transaction(runtime.sessions) as session:
-        await queue_notice(session, person_id=await person_of(runtime, worker),
+        await queue_notice(session, person_id=await person_id_of(runtime, worker),
                            kind="coordinator.digest", params={"text": "Riepilogo"},
                            dedupe_key="ping", now=clock() - timedelta(minutes=5))
     async with client(runtime) as web:
@@ -133,12 +132,6 @@ async def test_turns_notices_refusals_jobs_and_the_store_are_measured(runtime, c
     assert body[("intempo_digest_overdue", ())] == 0  # 09:00: not yet
     assert sample("intempo_http_request_duration_seconds_count", route="/health",
                   status="200") >= 1
-
-
-async def person_of(runtime, chatter) -> int:
-    async with transaction(runtime.sessions) as session:
-        identity = await identity_for(session, chatter.channel, chatter.external_id)
-        return identity.person_id
 
 
 @pytest.mark.asyncio
@@ -197,11 +190,7 @@ async def test_ready_says_503_when_behind_or_when_the_database_is_gone(runtime, 
     gone = await start_runtime(Settings(database_url=postgres_url, _env_file=None))
     try:
         name = postgres_url.rsplit("/", 1)[1]
-        connection = await asyncpg.connect(PG_ADMIN)
-        try:
-            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
+        await admin(f'DROP DATABASE "{name}" WITH (FORCE)')
         async with client(gone) as web:
             down = await web.get("/health/ready")
             alive = await web.get("/health")
@@ -267,8 +256,8 @@ async def test_telegram_refusals_are_counted_where_they_happen(runtime):
     from bot.telegram.sender import TelegramSender
     from handlers.types import Reply
     from models.tables import ChatIdentity
-    from tests.telegram_fake import TOKEN as BOT_TOKEN
-    from tests.telegram_fake import FakeBotApi
+    from tests.support.fake_telegram import TOKEN as BOT_TOKEN
+    from tests.support.fake_telegram import FakeBotApi
 
     api = FakeBotApi()
     runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
@@ -296,7 +285,13 @@ async def test_telegram_refusals_are_counted_where_they_happen(runtime):
 
 @pytest.mark.asyncio
 async def test_a_whatsapp_webhook_is_timed_and_marks_the_channel(runtime):
-    from tests.whatsapp_support import WEBHOOK, client_for, inbound_form, post_signed, wire_whatsapp
+    from tests.support.whatsapp import (
+        WEBHOOK,
+        client_for,
+        inbound_form,
+        post_signed,
+        wire_whatsapp,
+    )
 
     before = sample("intempo_http_request_duration_seconds_count", route=WEBHOOK,
                     status="200")

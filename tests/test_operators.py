@@ -6,81 +6,30 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlmodel import select
 
-from handlers.sending import SendResult
-from handlers.types import Reply
 from models import jobs, offers
 from models import requests as store
 from models.base import RequestStatus, Role
 from models.calendar import add_working_minutes
 from models.db import transaction
 from models.fund import the_fund
-from models.tables import ChatIdentity, Notice, Offer, Person, RelayMessage, ServiceRequest
-from scheduler.dispatcher import Dispatcher
-from tests.support import Chatter, enrolled, make_person, plain
-from tests.test_routing import THURSDAY, book
-
-
-class Inbox:
-    """A console sender that keeps what each chat received."""
-
-    channel = "console"
-
-    def __init__(self):
-        self.received: dict[str, list[Reply]] = {}
-
-    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
-        self.received.setdefault(identity.external_id, []).append(reply)
-        return SendResult(ok=True, status="delivered")
-
-    def texts(self, chat: Chatter) -> str:
-        return plain("\n".join(r.text for r in self.received.get(chat.external_id, [])))
-
-
-async def deliver(runtime, inbox: Inbox) -> None:
-    await Dispatcher(runtime.sessions, {"console": inbox}, clock=runtime.clock).run_once()
-
-
-async def the_request(runtime) -> ServiceRequest:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(ServiceRequest).order_by(ServiceRequest.id))).first()
-
-
-async def team(runtime):
-    """A worker, two operators of each cooperative and a coordinator, all enrolled."""
-    people = {"worker": await enrolled(runtime, "+393335550001", org="employer", name="Giulia")}
-    for n, (org, name) in enumerate([("coop-a", "Luca"), ("coop-a", "Sara"),
-                                     ("coop-b", "Ivo"), ("coop-b", "Eva")]):
-        people[name] = await enrolled(runtime, f"+39333555001{n}", org=org,
-                                      role=Role.OPERATOR, name=name)
-    people["coordinator"] = await enrolled(runtime, "+393335550099", org="employer",
-                                           role=Role.COORDINATOR, name="Paola")
-    return people
-
-
-async def offered_to_the_team(mini) -> tuple[dict, Inbox]:
-    """The team enrolled, the worker's job booked and offered to Cooperativa A."""
-    people = await team(mini)
-    inbox = Inbox()
-    await book_in_alfa(people["worker"])
-    await deliver(mini, inbox)
-    return people, inbox
-
-
-async def book_in_alfa(chat: Chatter) -> str:
-    await chat.press("Nuova richiesta")
-    await chat.press("Commissioni")
-    await chat.press("Spesa")
-    await chat.say("Alfa")
-    await chat.say("giovedì alle 10")
-    await chat.say("Via Verdi 7")
-    await chat.say("Citofono Bianchi")
-    return await chat.press("Conferma")
+from models.tables import Notice, Offer, Person, RelayMessage, ServiceRequest
+from tests.support.booking import (
+    THURSDAY,
+    book,
+    book_in_alfa,
+    offered_to_the_team,
+    taken_by_luca,
+    the_request,
+)
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import make_person, team
+from tests.support.senders import console_inbox, deliver
 
 
 @pytest.mark.asyncio
 async def test_offer_accept_details_done(mini):
     people = await team(mini)
-    inbox = Inbox()
+    inbox = console_inbox()
     assert "affidata a Cooperativa A" in await book_in_alfa(people["worker"])
     await deliver(mini, inbox)
     offer_text = inbox.texts(people["Luca"])
@@ -255,14 +204,6 @@ async def move_to(worker: Chatter, when: str) -> str:
     await worker.press("Sposta")
     await worker.say(when)
     return await worker.press("Sì, sposta")
-
-
-async def taken_by_luca(mini):
-    people, inbox = await offered_to_the_team(mini)
-    offer = inbox.received[people["Luca"].external_id][-1]
-    await people["Luca"].send_payload(offer.choices[0].payload)
-    await deliver(mini, inbox)
-    return people, inbox
 
 
 @pytest.mark.asyncio

@@ -9,26 +9,17 @@ import pytest
 from sqlmodel import select
 
 from bot.console import chat as console_chat
-from handlers.sending import Limits, SendResult
+from handlers.sending import SendResult
 from handlers.types import Reply
 from models.base import NoticeStatus, Role
 from models.db import transaction
 from models.outbox import MAX_ATTEMPTS, claim_due, queue_notice
 from models.tables import ChatIdentity, Notice
 from scheduler.dispatcher import Dispatcher
-from tests.support import enrolled, make_person, plain
-from tests.test_routing import book
-
-
-class RecordingSender:
-    """A channel that records what it was given and answers with scripted results."""
-
-    def __init__(self, channel: str, *results: SendResult):
-        self.channel, self.results, self.sent = channel, list(results), []
-
-    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
-        self.sent.append((identity.external_id, reply.text))
-        return self.results.pop(0) if self.results else SendResult(ok=True)
+from tests.support.booking import book
+from tests.support.chat import enrolled, plain
+from tests.support.people import make_person
+from tests.support.senders import LimitedSender, RecordingSender
 
 
 async def notices(runtime) -> list[Notice]:
@@ -224,21 +215,6 @@ async def test_a_platform_asking_to_wait_costs_no_attempt(mini, clock):
     [notice] = await notices(mini)
     assert (notice.status, notice.attempts) == ("pending", 0)
     assert notice.next_attempt_at == clock() + timedelta(seconds=120)
-
-
-class LimitedSender(RecordingSender):
-    """A recording sender with a platform's limits, which the dispatcher keeps; it notes
-    when (on `timer`) each message went."""
-
-    limits = Limits(per_second=30, per_chat_seconds=1.0)
-
-    def __init__(self, channel: str, timer, *results: SendResult):
-        super().__init__(channel, *results)
-        self.timer, self.times = timer, []
-
-    async def send(self, identity: ChatIdentity, reply: Reply, notice=None) -> SendResult:
-        self.times.append(self.timer())
-        return await super().send(identity, reply, notice)
 
 
 async def person_with_notices(runtime, channel: str, external_id: str, count: int) -> list[int]:

@@ -7,7 +7,6 @@ in docs/ (used by the README) are taken here."""
 
 import asyncio
 import re
-import socket
 from datetime import time
 from pathlib import Path
 
@@ -24,20 +23,16 @@ from models.calendar import local
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
 from models.figures import digest_figures
-from tests.conftest import MINI
-from tests.panel_support import CHROMIUM, needs_chromium, person_id_of, staff_chat, token_in
-from tests.support import enrolled, plain
-from tests.test_operators import Inbox, deliver
-from tests.test_routing import THURSDAY, book
+from tests.support.booking import THURSDAY, book
+from tests.support.catalogs import MINI
+from tests.support.chat import enrolled, plain
+from tests.support.net import free_port
+from tests.support.panel import CHROMIUM, needs_chromium, staff_chat, token_in
+from tests.support.people import person_id_of
+from tests.support.senders import console_inbox, deliver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = needs_chromium
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest_asyncio.fixture
@@ -79,7 +74,7 @@ async def test_the_coordinators_story_in_a_browser(served, clock):
     unserved = (await book(runtime, worker_id, "anziani", "Beta", THURSDAY, time(9))).request
     coop_a_job = (await book(runtime, worker_id, "spesa", "Alfa", THURSDAY, time(10))).request
     assert unserved.status == "unserved" and coop_a_job.status == "pending"
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(runtime, inbox)  # what was queued so far (the coordinator is not there yet)
 
     coordinator = await staff_chat(runtime, "+393331110003", "employer", Role.COORDINATOR,

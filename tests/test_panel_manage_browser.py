@@ -6,13 +6,10 @@ back to a colleague; prints an enrolment sheet for Ali whose QR codes read back 
 right links, and a worker enrols with one; writes and sends an announcement. A refused
 form shows its reason next to the field and changes nothing."""
 
-import io
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.async_api import async_playwright
 from sqlmodel import func, select
 
@@ -22,19 +19,21 @@ from models import fund
 from models.base import RequestStatus, Role
 from models.db import transaction
 from models.tables import Announcement, Offering, Service, ServiceRequest
-from tests.panel_support import (
+from tests.support.booking import book_in_alfa, the_request
+from tests.support.chat import Chatter, enrolled
+from tests.support.fake_twilio import serving
+from tests.support.panel import (
     CHROMIUM,
     client_for,
     csrf_of,
     link_for,
     needs_chromium,
-    person_id_of,
     sign_in,
     staff_chat,
 )
-from tests.support import Chatter, enrolled
-from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
-from tests.twilio_fake import serving
+from tests.support.people import person_id_of, team
+from tests.support.qr import qr_codes
+from tests.support.senders import console_inbox, deliver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 pytestmark = needs_chromium
@@ -69,7 +68,7 @@ async def error_of(page, field: str) -> str:
 @pytest.mark.asyncio
 async def test_catalogue_fund_and_people_from_the_browser(mini):
     people = await team(mini)
-    inbox = Inbox()
+    inbox = console_inbox()
     assert "affidata a Cooperativa A" in await book_in_alfa(people["worker"])
     await deliver(mini, inbox)
     luca = people["Luca"]
@@ -155,10 +154,6 @@ async def make_worker(session) -> int:
     return person.id
 
 
-def decode(png: bytes) -> list[str]:
-    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-
-
 @pytest.mark.asyncio
 async def test_enrolment_sheet_for_ali_and_an_announcement_from_the_browser(runtime):
     runtime.settings = Settings(database_url=runtime.settings.database_url,
@@ -184,8 +179,8 @@ async def test_enrolment_sheet_for_ali_and_an_announcement_from_the_browser(runt
             assert "Ali" in await card.inner_text()
             telegram = await card.locator("figure.telegram svg").screenshot()
             whatsapp = await card.locator("figure.whatsapp svg").screenshot()
-            assert decode(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
-            assert decode(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
+            assert qr_codes(telegram) == [f"https://t.me/InTempoCremaBot?start={code}"]
+            assert qr_codes(whatsapp) == [f"https://wa.me/393331234567?text={code}"]
         await page.locator("main.cards").screenshot(path=str(DOCS / "pannello-tessere.png"))
         worker = Chatter(runtime, "+393330000502")
         await worker.say(f"/start {codes[0]}")  # what the Telegram QR code sends

@@ -9,9 +9,11 @@ import pytest_asyncio
 
 from handlers.reports import digest_text
 from models.base import Role
-from tests.panel_support import client_for, link_for, sign_in
-from tests.support import make_person, plain
-from tests.test_figures import THURSDAY, build, digest_of
+from tests.support.booking import THURSDAY
+from tests.support.chat import plain
+from tests.support.figures import build, digest_of, period_of
+from tests.support.panel import CSRF, client_for, link_for, sign_in
+from tests.support.people import make_person
 
 
 def card(html: str, name: str) -> str:
@@ -66,8 +68,6 @@ async def test_the_dashboard_shows_the_digests_figures(data):
 
 
 async def csrf(client, path: str) -> str:
-    from tests.panel_support import CSRF
-
     return CSRF.search((await client.get(path)).text).group(1)
 
 
@@ -132,7 +132,6 @@ async def test_the_indicators_csv_is_the_file_of_intempo_export(data):
     from datetime import date
 
     from handlers.reports import indicators_csv
-    from tests.test_figures import period_of
 
     response = await data.client.get(
         "/pannello/esporta/indicatori.csv?periodo=personalizzato&dal=2026-11-01&al=2026-11-30")

@@ -13,9 +13,9 @@ from bot.panel.access import AUDIENCES
 from models.base import Role
 from models.db import transaction
 from models.tables import ChangeEvent, Notice, ServiceRequest
-from tests.panel_support import CSRF, client_for, link_for, sign_in
-from tests.support import make_person
-from tests.test_figures import build
+from tests.support.figures import build
+from tests.support.panel import CSRF, client_for, link_for, sign_in
+from tests.support.people import make_person
 
 # who signs in: (organisation of the mini alliance, role) → the audiences they have
 SESSIONS = {

@@ -3,7 +3,6 @@ expiry, forged and deactivated links refused, sessions that time out, «Esci», 
 slow-down after failed attempts, and the cookie's flags."""
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
@@ -14,16 +13,16 @@ from models.base import Role
 from models.db import transaction
 from models.panel import PanelLink, PanelSession
 from models.tables import Person
-from tests.panel_support import (
+from tests.support.chat import enrolled
+from tests.support.panel import (
     client_for,
     csrf_of,
     link_for,
-    person_id_of,
     sign_in,
     staff_chat,
     token_in,
 )
-from tests.support import enrolled
+from tests.support.people import person_id_of
 
 
 def signed_out(response) -> bool:
@@ -154,7 +153,7 @@ async def test_five_failed_attempts_a_minute_slow_an_address_down(runtime, clock
 @pytest.mark.asyncio
 async def test_cookie_is_secure_behind_https(sqlite_url, clock):
     from models.catalog import load_catalog, read_catalog
-    from tests.conftest import CATALOG
+    from tests.support.catalogs import CATALOG
 
     settings = Settings(database_url=sqlite_url, public_base_url="https://intempo.example.org",
                         _env_file=None)
@@ -177,22 +176,19 @@ async def test_cookie_is_secure_behind_https(sqlite_url, clock):
         await runtime.close()
 
 
-def test_console_link_from_the_command_line(tmp_path):
-    from tests.test_cli import intempo
+def test_console_link_from_the_command_line(ready):
+    from tests.support.cli import intempo
 
-    assert intempo(tmp_path, "db", "upgrade").returncode == 0
-    assert intempo(tmp_path, "catalog", "load",
-                   str(Path(__file__).parent.parent / "data" / "crema.toml")).returncode == 0
     for phone, org, role in (("+39 333 000 0001", "comune-crema", "contact"),
                              ("+39 333 000 0002", "ali", "worker")):
-        code = intempo(tmp_path, "enroll", "--org", org, "--role", role).stdout.strip()
+        code = intempo(ready, "enroll", "--org", org, "--role", role).stdout.strip()
         answers = f"{code}\nItaliano\naccetto\nSara\n" + ("Donna\n" if role == "worker" else "")
-        assert "Fatto" in intempo(tmp_path, "chat", "--as", phone, stdin=answers).stdout
-    made = intempo(tmp_path, "console-link", "--phone", "+39 333 000 0001")
+        assert "Fatto" in intempo(ready, "chat", "--as", phone, stdin=answers).stdout
+    made = intempo(ready, "console-link", "--phone", "+39 333 000 0001")
     assert made.returncode == 0
     assert re.fullmatch(r"http://127\.0\.0\.1:8000/pannello/accesso/[\w-]{40,}\n", made.stdout)
     assert "single use" in made.stderr
-    worker = intempo(tmp_path, "console-link", "--phone", "+39 333 000 0002")
+    worker = intempo(ready, "console-link", "--phone", "+39 333 000 0002")
     assert worker.returncode == 1 and "only the coordinator" in worker.stderr
-    nobody = intempo(tmp_path, "console-link", "--phone", "+39 333 000 0009")
+    nobody = intempo(ready, "console-link", "--phone", "+39 333 000 0009")
     assert nobody.returncode == 1 and "no enrolled person" in nobody.stderr

@@ -10,15 +10,10 @@ from models.db import transaction
 from models.enrolment import CONTACT
 from models.offers import NotAllowed
 from models.people_admin import deactivate, people_for, reactivate, set_contact
-from models.tables import ChangeEvent, ChatIdentity, Notice, Person
-from tests.support import make_person
-from tests.test_operators import Inbox, book_in_alfa, deliver, team, the_request
-
-
-async def person_id(runtime, chat) -> int:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(ChatIdentity.person_id).where(
-            ChatIdentity.external_id == chat.external_id))).one()
+from models.tables import ChangeEvent, Notice, Person
+from tests.support.booking import book_in_alfa, the_request
+from tests.support.people import make_person, person_id_of, team
+from tests.support.senders import console_inbox, deliver
 
 
 async def act(runtime, operation, actor, target_id) -> bool:
@@ -31,7 +26,7 @@ async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_
     mini = both_minis
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
-    inbox = Inbox()
+    inbox = console_inbox()
     await book_in_alfa(people["worker"])
     await deliver(mini, inbox)
     luca = people["Luca"]
@@ -40,7 +35,7 @@ async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_
     await luca.press("Spesa")
     assert "è tuo" in await luca.press("Accetto")
     await deliver(mini, inbox)
-    luca_id = await person_id(mini, luca)
+    luca_id = await person_id_of(mini, luca)
     assert await act(mini, deactivate, boss, luca_id)
     assert not await act(mini, deactivate, boss, luca_id)  # already off: nothing again
     request = await the_request(mini)
@@ -66,9 +61,9 @@ async def test_deactivating_an_operator_gives_their_job_back_to_colleagues(both_
 async def test_a_worker_switched_off_keeps_their_request_and_their_notices_wait(mini):
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
-    inbox = Inbox()
+    inbox = console_inbox()
     await book_in_alfa(people["worker"])
-    worker_id = await person_id(mini, people["worker"])
+    worker_id = await person_id_of(mini, people["worker"])
     assert await act(mini, deactivate, boss, worker_id)
     await deliver(mini, inbox)
     luca = people["Luca"]
@@ -103,10 +98,10 @@ async def test_who_sees_and_manages_whom(mini):
     assert {row.person.first_name for row in employer} == {"Giulia"}  # workers only
     giulia = next(row for row in everyone if row.person.first_name == "Giulia")
     assert giulia.chats == [("console", True)] and giulia.reachable
-    ivo = await person_id(mini, people["Ivo"])
+    ivo = await person_id_of(mini, people["Ivo"])
     with pytest.raises(NotAllowed):
         await act(mini, deactivate, coop_contact, ivo)
-    assert await act(mini, deactivate, coop_contact, await person_id(mini, people["Sara"]))
+    assert await act(mini, deactivate, coop_contact, await person_id_of(mini, people["Sara"]))
     worker = await make_person(mini, "employer", Role.WORKER, "Anna")
     with pytest.raises(NotAllowed):
         await act(mini, deactivate, worker, ivo)
@@ -120,7 +115,7 @@ async def test_who_sees_and_manages_whom(mini):
 async def test_the_coordinator_gives_and_takes_the_contact_role(mini):
     people = await team(mini)
     boss = await make_person(mini, "employer", Role.COORDINATOR, "Carla")
-    sara_id = await person_id(mini, people["Sara"])
+    sara_id = await person_id_of(mini, people["Sara"])
 
     async def contact(give: bool, actor=boss) -> bool:
         async with transaction(mini.sessions) as session:

@@ -21,9 +21,10 @@ from models.tables import (
     RequestEvent,
     ServiceRequest,
 )
-from tests.support import plain
-from tests.test_operators import Inbox, deliver, taken_by_luca
-from tests.test_routing import book
+from tests.support.booking import book, taken_by_luca
+from tests.support.chat import plain
+from tests.support.people import make_person, person_named
+from tests.support.senders import console_inbox, deliver
 
 COMPLAINT = "L'operatore ha lasciato la spesa al vicino, il signor Bianchi"
 CANCEL_REASON = "mia madre è in ospedale"
@@ -153,11 +154,6 @@ async def test_old_update_ids_are_forgotten_after_thirty_days(mini, clock):
     assert left == ["2"]
 
 
-async def person_named(runtime, name: str) -> Person:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Person).where(Person.first_name == name))).one()
-
-
 async def erase_named(runtime, name: str) -> None:
     """Erase the person with this first name, as «Privacy e dati» would."""
     async with transaction(runtime.sessions) as session:
@@ -182,7 +178,7 @@ async def full_story(runtime):
     await worker.say("menu")
     await worker.press("Privacy e dati")
     await worker.press("Scarica i miei dati")
-    await deliver(runtime, Inbox())
+    await deliver(runtime, console_inbox())
     return people
 
 
@@ -288,8 +284,6 @@ async def test_retention_also_reaches_requests_never_closed_once_long_past(mini,
     from datetime import date, time
 
     from models.base import RequestStatus
-    from tests.support import make_person
-    from tests.test_routing import book
 
     worker = await make_person(mini, "employer")
     unserved = await book(mini, worker.id, "spesa", "Gamma", date(2026, 11, 26), time(10))

@@ -13,9 +13,10 @@ from models.calendar import before, local, to_utc
 from models.db import transaction
 from models.tables import Notice, Offer, ServiceRequest
 from scheduler import jobs
-from tests.support import enrolled, make_person
-from tests.test_operators import Inbox, deliver
-from tests.test_routing import book
+from tests.support.booking import book, taken_by_luca
+from tests.support.chat import enrolled
+from tests.support.people import make_person
+from tests.support.senders import console_inbox, deliver
 
 QUIET = (time(21), time(8))
 
@@ -129,7 +130,7 @@ async def test_one_tap_from_the_reminder(mini, clock):
     await chat.press("Conferma")
     clock.set_local(2026, 11, 26, 10, 0)
     await reminders_now(mini)
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     [reminder] = inbox.received[chat.external_id]
     assert "Promemoria: richiesta n. 1, Spesa, venerdì 27 novembre, 10:00 in Via Po 1, Alfa" in \
@@ -150,7 +151,6 @@ async def test_one_tap_from_the_reminder(mini, clock):
 @pytest.mark.asyncio
 async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
     from models.tables import Notice, RequestEvent
-    from tests.test_operators import taken_by_luca
 
     people, inbox = await taken_by_luca(mini)
     clock.set_local(2026, 11, 25, 10, 30)  # 24 hours before Thursday 10:00
@@ -171,8 +171,6 @@ async def test_ci_saro_is_recorded_and_tells_the_operator(mini, clock):
 
 @pytest.mark.asyncio
 async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(mini, clock):
-    from tests.test_operators import taken_by_luca
-
     people, inbox = await taken_by_luca(mini)  # Thursday 10:00, 60 minutes
     clock.set_local(2026, 11, 26, 12, 59)
     await reminders_now(mini)
@@ -193,8 +191,6 @@ async def test_a_job_left_open_after_its_time_is_nudged_once_to_its_operator(min
 
 @pytest.mark.asyncio
 async def test_ci_saro_in_the_middle_of_a_new_request_keeps_the_draft(mini, clock):
-    from tests.test_operators import taken_by_luca
-
     people, inbox = await taken_by_luca(mini)
     worker = people["worker"]
     await worker.say("menu")

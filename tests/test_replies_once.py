@@ -15,16 +15,11 @@ from models import privacy
 from models.db import transaction
 from models.inbound import REPLY_LEASE
 from models.tables import Person, ProcessedUpdate, ServiceRequest
-from tests.support import new_code
-from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates, buttons
+from tests.support.chat import new_code
+from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
 
 pytestmark = pytest.mark.asyncio
 GIULIA = 4242
-
-
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
 
 
 @pytest_asyncio.fixture
@@ -41,7 +36,7 @@ async def giulia(runtime, channel, api) -> TelegramChat:
     return chat
 
 
-def telegram_down(api: FakeBotApi, times: int = 10) -> None:
+def telegram_down(api, times: int = 10) -> None:
     """sendMessage fails as if the network were gone, `times` times in a row."""
     for _ in range(times):
         api.network_failure("sendMessage")

@@ -19,8 +19,9 @@ from models.figures import (
     Satisfaction,
     Waiting,
 )
-from tests.support import plain
-from tests.test_figures import THURSDAY, build, digest_of, period_of
+from tests.support.booking import THURSDAY
+from tests.support.chat import plain
+from tests.support.figures import build, digest_of, period_of
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 

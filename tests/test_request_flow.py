@@ -7,26 +7,10 @@ from sqlmodel import func, select
 from models.base import RequestStatus
 from models.db import transaction
 from models.tables import LedgerEntry, Notice, RequestEvent, ServiceRequest
-from tests.support import Chatter, enrolled
+from tests.support.booking import book_through_dialogue
+from tests.support.chat import enrolled
 
 WORKER = "+393331110001"
-
-
-async def book_through_dialogue(chat: Chatter, place: str = "Crema",
-                                service: str = "Spesa", category: str = "Commissioni",
-                                when: str = "domani alle 15", confirm: bool = True) -> str:
-    """A new request through every step; the confirmation (or, without `confirm`, the
-    summary it would confirm)."""
-    await chat.press("Nuova richiesta")
-    await chat.press(category)
-    await chat.press(service)
-    await chat.say(place)
-    await chat.say(when)
-    if "A che ora" in chat.last.text:
-        await chat.press(":")
-    await chat.say("Via Mazzini 12")
-    summary = await chat.press("Nessuna nota")
-    return await chat.press("Conferma") if confirm else summary
 
 
 async def snapshot(runtime) -> tuple:

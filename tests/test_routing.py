@@ -6,39 +6,20 @@ from datetime import date, time
 import pytest
 from sqlmodel import select
 
-from models import fund
 from models import requests as store
 from models.base import RequestStatus, Role
 from models.calendar import availability
 from models.db import transaction
 from models.tables import (
-    Municipality,
     Notice,
     Organisation,
     RequestEvent,
-    Service,
     ServiceRequest,
 )
-from tests.support import make_person
-
-THURSDAY = date(2026, 11, 26)
-
-
-async def ids(runtime, service_code: str, place: str) -> tuple[Service, int]:
-    async with transaction(runtime.sessions) as session:
-        service = (await session.exec(select(Service).where(Service.code == service_code))).one()
-        municipality = (await session.exec(
-            select(Municipality).where(Municipality.name == place))).one()
-        return service, municipality.id
-
-
-async def book(runtime, worker_id: int, service_code: str, place: str, day: date,
-               start: time) -> store.Confirmation:
-    service, place_id = await ids(runtime, service_code, place)
-    async with transaction(runtime.sessions) as session:
-        shown = await fund.quote(session, worker_id, service, day.year)
-        draft = store.Draft(service.id, place_id, day, start, "Via Roma 1", None)
-        return await store.confirm(session, worker_id, draft, shown, runtime.clock())
+from tests.support.booking import THURSDAY, book, ids
+from tests.support.chat import enrolled
+from tests.support.people import make_person
+from tests.support.senders import console_inbox, deliver
 
 
 async def provider_of(runtime, confirmation: store.Confirmation) -> str | None:
@@ -135,8 +116,6 @@ async def test_unserved_notice_goes_to_every_coordinator(mini):
 
 @pytest.mark.asyncio
 async def test_a_service_missing_in_a_municipality_is_reported_to_the_coordinator(mini):
-    from tests.support import enrolled
-
     async def ask_spesa_in_gamma(phone: str) -> str:
         chat = await enrolled(mini, phone, org="employer")
         await chat.press("Nuova richiesta")
@@ -153,11 +132,10 @@ async def test_a_service_missing_in_a_municipality_is_reported_to_the_coordinato
     assert len(flagged) == 1 and flagged[0].params["place"] == "Gamma"
     assert flagged[0].status == "held"  # until a coordinator enrols
     from models.base import Role
-    from tests.test_operators import Inbox, deliver
 
     coordinator = await enrolled(mini, "+393339990099", org="employer",
                                  role=Role.COORDINATOR, name="Paola")
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     assert "Domanda non coperta: «Spesa» chiesto a Gamma, dove nessuna cooperativa lo offre" \
         in inbox.texts(coordinator)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.support import enrolled
+from tests.support.chat import enrolled
 
 
 @pytest.mark.asyncio

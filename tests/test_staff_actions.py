@@ -18,13 +18,12 @@ from models.tables import (
     LedgerEntry,
     Notice,
     Offer,
-    Organisation,
     Person,
     RelayMessage,
     ServiceRequest,
 )
-from tests.support import make_person
-from tests.test_routing import THURSDAY, book
+from tests.support.booking import THURSDAY, book
+from tests.support.people import make_person, org_id
 
 
 async def unserved_in_gamma(runtime):
@@ -33,12 +32,6 @@ async def unserved_in_gamma(runtime):
     confirmation = await book(runtime, worker.id, "spesa", "Gamma", THURSDAY, time(10))
     assert confirmation.request.status == RequestStatus.UNSERVED
     return worker, confirmation.request
-
-
-async def org_id(runtime, code: str) -> int:
-    async with transaction(runtime.sessions) as session:
-        return (await session.exec(select(Organisation.id).where(
-            Organisation.code == code))).one()
 
 
 async def notices_of(runtime, person_id: int) -> list[Notice]:

@@ -10,20 +10,20 @@ from sqlmodel import select
 from models.base import RequestStatus
 from models.db import transaction
 from models.tables import Person, ServiceRequest
-from tests.test_operators import deliver, taken_by_luca, team
-from tests.test_routing import THURSDAY, book
+from tests.support.booking import THURSDAY, book, taken_by_luca
+from tests.support.chat import enrolled
+from tests.support.people import team
+from tests.support.senders import console_inbox, deliver
 
 
 async def unserved_for(mini) -> tuple[dict, object]:
     """The team enrolled; Giulia's shopping in Gamma, where nobody offers it: unserved."""
-    from tests.test_operators import Inbox
-
     people = await team(mini)
     async with transaction(mini.sessions) as session:
         giulia = (await session.exec(select(Person).where(Person.first_name == "Giulia"))).one()
     confirmation = await book(mini, giulia.id, "spesa", "Gamma", THURSDAY, time(10))
     assert confirmation.request.status == RequestStatus.UNSERVED
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     return people, inbox
 
@@ -149,7 +149,6 @@ async def test_a_complaint_names_the_cooperative_and_is_handled_with_a_note(mini
 @pytest.mark.asyncio
 async def test_the_coordinator_has_privacy_and_data_like_everyone(mini):
     from models.base import Role
-    from tests.support import enrolled
 
     paola = await enrolled(mini, "+393335559999", org="employer", role=Role.COORDINATOR,
                            name="Paola")

@@ -1,43 +1,14 @@
 """The satisfaction survey: sent after the job (not in quiet hours), answered by button or
 number with an optional comment, reminded once, closed after a week; low scores alert."""
 
-from datetime import time
 
 import pytest
 from sqlmodel import select
 
-from models.base import Role
 from models.db import transaction
 from models.tables import Notice, Survey
-from scheduler import jobs
-from tests.support import enrolled
-from tests.test_operators import Inbox, book_in_alfa, deliver
-
-
-async def surveys_now(runtime) -> dict:
-    ctx = jobs.JobContext(runtime.sessions, jobs.ClockRules(quiet=(time(21), time(8))),
-                          runtime.clock)
-    return await jobs.run_surveys(ctx)
-
-
-async def done_job(mini, clock, done_at=(2026, 11, 26, 11, 0)):
-    """Giulia books spesa for Thursday 10:00; Luca takes it and marks it done."""
-    worker = await enrolled(mini, "+393337770001", org="employer")
-    luca = await enrolled(mini, "+393337770002", org="coop-a", role=Role.OPERATOR,
-                          name="Luca")
-    coordinator = await enrolled(mini, "+393337770003", org="employer",
-                                 role=Role.COORDINATOR, name="Paola")
-    await book_in_alfa(worker)
-    inbox = Inbox()
-    await deliver(mini, inbox)
-    await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
-    clock.set_local(*done_at)
-    await luca.say("menu")
-    await luca.press("I miei lavori")
-    await luca.press("Spesa")
-    await luca.press("Fatto")
-    await luca.say("60")
-    return worker, luca, coordinator, inbox
+from tests.support.senders import deliver
+from tests.support.surveys import done_job, surveys_now
 
 
 async def the_survey(runtime) -> Survey:

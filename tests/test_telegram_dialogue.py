@@ -14,16 +14,11 @@ from handlers.messages import text
 from models.base import RequestStatus
 from models.db import transaction
 from models.tables import ChatIdentity, Person, ProcessedUpdate, ServiceRequest
-from tests.support import new_code
-from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates, buttons
+from tests.support.chat import new_code
+from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
 
 pytestmark = pytest.mark.asyncio
 GIULIA, MARCO = 4242, 5151
-
-
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
 
 
 @pytest_asyncio.fixture

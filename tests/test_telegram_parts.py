@@ -26,7 +26,7 @@ from bot.telegram.rendering import (
     utf16_length,
 )
 from handlers.types import Choice, Reply
-from tests.telegram_fake import TOKEN, Updates
+from tests.support.fake_telegram import TOKEN, Updates
 
 BOT = Bot(TOKEN)
 

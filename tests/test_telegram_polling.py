@@ -8,7 +8,7 @@ import pytest_asyncio
 from bot.settings import Settings
 from bot.telegram.channel import ALLOWED_UPDATES, install
 from handlers.messages import text
-from tests.telegram_fake import TOKEN, FakeBotApi, Updates
+from tests.support.fake_telegram import TOKEN, FakeBotApi, Updates
 
 pytestmark = pytest.mark.asyncio
 CHAT = 4242
@@ -17,11 +17,6 @@ CHAT = 4242
 def polling_settings(runtime, **values) -> Settings:
     return Settings(database_url=runtime.settings.database_url, _env_file=None,
                     telegram_bot_token=TOKEN, **values)
-
-
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
 
 
 @pytest_asyncio.fixture

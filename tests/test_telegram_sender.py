@@ -20,9 +20,9 @@ from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, Person
 from scheduler.dispatcher import Dispatcher
-from tests.support import new_code
-from tests.telegram_fake import TOKEN, FakeBotApi, TelegramChat, Updates, buttons
-from tests.test_routing import book
+from tests.support.booking import book
+from tests.support.chat import new_code
+from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -44,11 +44,6 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 3))
         self.now += seconds
-
-
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,7 @@ from bot.web import create_app
 from handlers.messages import text
 from models.db import transaction
 from models.tables import ProcessedUpdate
-from tests.telegram_fake import TOKEN, FakeBotApi, Updates
+from tests.support.fake_telegram import TOKEN, Updates
 
 pytestmark = pytest.mark.asyncio
 SECRET = "s3cret-Token_for-the-webhook"
@@ -24,11 +24,6 @@ CHAT = 4242
 def webhook_settings(runtime, **values) -> Settings:
     return Settings(database_url=runtime.settings.database_url, _env_file=None,
                     telegram_bot_token=TOKEN, public_base_url=PUBLIC, **values)
-
-
-@pytest.fixture
-def api() -> FakeBotApi:
-    return FakeBotApi()
 
 
 @pytest_asyncio.fixture

@@ -19,9 +19,9 @@ from handlers.types import Incoming
 from handlers.untrusted import as_number, clean_id, clean_text, is_number
 from models.db import transaction
 from models.tables import ChatIdentity, ChoiceToken, Conversation, ProcessedUpdate
-from tests.support import Chatter, enrolled, new_code
-from tests.telegram_fake import TOKEN, FakeBotApi, Updates
-from tests.whatsapp_support import (
+from tests.support.chat import Chatter, enrolled, new_code
+from tests.support.fake_telegram import TOKEN, FakeBotApi, Updates
+from tests.support.whatsapp import (
     STATUS,
     WEBHOOK,
     Phone,

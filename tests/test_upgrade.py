@@ -3,9 +3,7 @@ its notices) to the code's migrations: nothing lost, and the product goes on wit
 `intempo db check` says when an upgrade is needed."""
 
 import asyncio
-import uuid
 
-import asyncpg
 import pytest
 from sqlalchemy import MetaData, select
 
@@ -17,17 +15,10 @@ from models.fund import the_fund
 from models.upgrade import check
 from scheduler import jobs
 from scheduler.digest import queue_digests
-from tests.conftest import PG_ADMIN, Clock
 from tests.data.release_0004 import REVISION, _decode, load_rows, read_fixture
-from tests.support import Chatter, plain
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+from tests.support.chat import Chatter, plain
+from tests.support.clock import Clock
+from tests.support.postgres import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -38,11 +29,8 @@ def bare_url(request, tmp_path):
         return
     if not request.getfixturevalue("pg_available"):
         pytest.skip("PostgreSQL is not running at 127.0.0.1:5432")
-    name = f"intempo_upgrade_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("intempo_upgrade") as url:
+        yield url
 
 
 async def rows_now(engine, table_name: str) -> tuple[list[str], dict[tuple, dict]]:

@@ -5,7 +5,7 @@ import pytest
 from bot.whatsapp import interactive
 from bot.whatsapp.inbound import parse
 from handlers.types import Choice, Reply
-from tests.whatsapp_support import inbound_form
+from tests.support.whatsapp import inbound_form
 
 
 def reply_with(*labels: str, text: str = "Cosa ti serve?") -> Reply:

@@ -8,7 +8,7 @@ from bot.whatsapp import render
 from bot.whatsapp.channel import install
 from bot.whatsapp.settings import WhatsAppSettings
 from handlers.types import Choice, Reply
-from tests.whatsapp_support import TEMPLATE_SID, wire_whatsapp
+from tests.support.whatsapp import TEMPLATE_SID, wire_whatsapp
 
 
 def test_choices_become_a_numbered_list_with_the_hint():

@@ -1,6 +1,6 @@
 """The WhatsApp outbox sender: the real twilio client (async, aiohttp) sending over HTTP to
-a Twilio-compatible server on loopback — our fake (tests/twilio_fake.py), which records
-each request, and Stoplight Prism serving Twilio's own OpenAPI description."""
+a Twilio-compatible server on loopback — our fake (tests/support/fake_twilio.py), which
+records each request, and Stoplight Prism serving Twilio's own OpenAPI description."""
 
 import json
 import re
@@ -17,9 +17,9 @@ from handlers.types import Choice, Reply
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ServiceRequest
-from tests.prism_support import prism_url  # noqa: F401  (a fixture)
-from tests.support import enrolled
-from tests.whatsapp_support import (
+from tests.support.chat import enrolled
+from tests.support.outbox import load_notice
+from tests.support.whatsapp import (
     ACCOUNT_SID,
     FROM,
     PUBLIC,
@@ -62,11 +62,6 @@ async def queue_for(runtime, number: str, channel: str = "whatsapp", key: str = 
         return (await session.exec(select(Notice).where(Notice.dedupe_key == key))).one().id
 
 
-async def notice(runtime, notice_id: int) -> Notice:
-    async with transaction(runtime.sessions) as session:
-        return await session.get(Notice, notice_id)
-
-
 def chat(hours_since_last_message: float | None, now) -> ChatIdentity:
     last = None if hours_since_last_message is None \
         else now - timedelta(hours=hours_since_last_message)
@@ -94,7 +89,7 @@ async def test_inside_the_window_a_notice_goes_as_free_text(runtime, app, twilio
                             "Body": [UNSERVED_TEXT],
                             # the notice is named, so Twilio's news tells which one went
                             "StatusCallback": [f"{PUBLIC}/whatsapp/status?notice={notice_id}"]}
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     assert sent.provider_message_id == f"SM{1:032x}"
 
@@ -148,14 +143,14 @@ async def test_a_held_notice_goes_out_when_the_person_writes_again(runtime, app,
     clock.advance(hours=30)
     notice_id = await queue_for(runtime, GIULIA)
     await runtime.dispatcher().run_once()  # outside the window, no template: held
-    held = await notice(runtime, notice_id)
+    held = await load_notice(runtime, notice_id)
     assert (held.status, held.held_reason) == ("held", "whatsapp_window")
     assert twilio.requests == []
 
     async with client_for(app) as client:
         await Phone(client, GIULIA).say("menu")
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert sent.status == "sent" and sent.provider_message_id == f"SM{1:032x}"
     assert [r.one("Body") for r in twilio.requests] == [UNSERVED_TEXT]
 
@@ -171,7 +166,7 @@ async def test_outside_the_window_the_persons_other_chat_gets_it(runtime, app, t
     runtime.senders["whatsapp"].templates = WhatsAppSettings(_env_file=None)  # none set up
     notice_id = await queue_for(runtime, "+393409998877")
     await runtime.dispatcher().run_once()
-    delivered = await notice(runtime, notice_id)
+    delivered = await load_notice(runtime, notice_id)
     assert (delivered.status, delivered.channel) == ("delivered", "console")
     assert twilio.requests == []
 
@@ -204,13 +199,13 @@ async def test_a_transient_error_is_retried_with_back_off(runtime, app, twilio, 
     notice_id = await queue_for(runtime, GIULIA)
     twilio.fail_next(503, 20503, "Service Unavailable")
     await runtime.dispatcher().run_once()
-    waiting = await notice(runtime, notice_id)
+    waiting = await load_notice(runtime, notice_id)
     assert (waiting.status, waiting.attempts) == ("pending", 1)
     assert "20503" in waiting.last_error and waiting.next_attempt_at > clock.now
 
     clock.now = waiting.next_attempt_at
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert sent.status == "sent" and len(twilio.requests) == 2 and len(twilio.sent) == 1
 
 
@@ -220,7 +215,7 @@ async def test_a_permanent_error_is_recorded_and_not_retried(runtime, app, twili
     notice_id = await queue_for(runtime, GIULIA)
     twilio.fail_next(400, 21408, "Permission to send an SMS has not been enabled")
     await runtime.dispatcher().run_once()
-    failed = await notice(runtime, notice_id)
+    failed = await load_notice(runtime, notice_id)
     assert failed.status == "failed" and failed.last_error.startswith("twilio 21408")
     clock.advance(hours=2)
     assert await runtime.dispatcher().run_once() == 0 and len(twilio.requests) == 1
@@ -233,7 +228,7 @@ async def test_a_number_without_whatsapp_is_marked_and_the_notice_waits(runtime,
     twilio.fail_next(400, 63003, "Channel could not find To address")
     await runtime.dispatcher().run_once()
     assert (await identity(runtime, GIULIA)).unreachable_at is not None
-    assert (await notice(runtime, notice_id)).status == "held"
+    assert (await load_notice(runtime, notice_id)).status == "held"
 
 
 @pytest.mark.asyncio
@@ -275,7 +270,7 @@ async def test_a_notice_with_buttons_numbers_them_and_says_how_to_act(sender, tw
 # --- the same client against Stoplight Prism serving Twilio's OpenAPI description --------
 
 @pytest.mark.asyncio
-async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url,  # noqa: F811
+async def test_prism_accepts_our_free_text_and_template_requests(runtime, prism_url,
                                                                  clock):
     """Prism checks each request against Twilio's OpenAPI description (422 if invalid,
     401 without Basic auth) and answers with the description's example message."""
@@ -294,7 +289,7 @@ async def test_the_dispatcher_sends_a_template_outside_the_window(runtime, app, 
     clock.advance(hours=30)
     notice_id = await queue_for(runtime, GIULIA)
     await runtime.dispatcher().run_once()
-    sent = await notice(runtime, notice_id)
+    sent = await load_notice(runtime, notice_id)
     assert (sent.status, sent.channel) == ("sent", "whatsapp")
     [request] = twilio.requests
     assert request.one("ContentSid") == TEMPLATE_SID and request.one("Body") is None
@@ -306,10 +301,10 @@ async def test_a_numbered_notice_is_answered_by_typing_its_number(runtime, app, 
     """An operator on WhatsApp gets a job offer with numbered choices and answers «1»;
     once they have moved on in the chat, «1» belongs to the conversation again."""
     from models.base import Role
-    from tests.support import enrolled as console_enrolled
-    from tests.support import new_code
-    from tests.test_request_flow import book_through_dialogue
-    from tests.whatsapp_support import Phone, client_for
+    from tests.support.booking import book_through_dialogue
+    from tests.support.chat import enrolled as console_enrolled
+    from tests.support.chat import new_code
+    from tests.support.whatsapp import Phone, client_for
 
     async with client_for(app) as client:
         operator = Phone(client, "+393401112233")

@@ -11,13 +11,14 @@ from bot.whatsapp.settings import WhatsAppSettings
 from models.db import transaction
 from models.outbox import queue_notice
 from models.tables import Notice
-from tests.support import enrolled
-from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import (
+from tests.support.chat import enrolled
+from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.outbox import load_notice
+from tests.support.whatsapp import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    FROM,
     STATUS,
+    callback,
     client_for,
     identity,
     post_signed,
@@ -34,17 +35,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:Depreca
               pytest.mark.filterwarnings("ignore:The 'auth' parameter:DeprecationWarning")]
 
 
-def callback(status: str, sid: str = SID, error_code: str | None = None) -> dict:
-    """The form Twilio posts to a message's StatusCallback."""
-    form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "MessageSid": sid,
-            "To": f"whatsapp:{GIULIA}", "From": FROM, "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01", "ChannelToAddress": GIULIA[:-4] + "XXXX",
-            "ChannelPrefix": "whatsapp", "ChannelInstallSid": "XE" + "0" * 32}
-    if error_code:
-        form["ErrorCode"] = error_code
-    return form
-
-
 async def sent_notice(runtime, sid: str = SID, key: str = "n1") -> int:
     """A notice the dispatcher handed to Twilio as `sid`."""
     chat = await identity(runtime, GIULIA)
@@ -59,11 +49,6 @@ async def sent_notice(runtime, sid: str = SID, key: str = "n1") -> int:
         return row.id
 
 
-async def load(runtime, notice_id: int) -> Notice:
-    async with transaction(runtime.sessions) as session:
-        return await session.get(Notice, notice_id)
-
-
 @pytest_asyncio.fixture
 async def web(runtime):
     async with client_for(wire_whatsapp(runtime)) as client:
@@ -73,7 +58,7 @@ async def web(runtime):
 
 async def report(client, *statuses: str, sid: str = SID, error_code: str | None = None):
     for status in statuses:
-        response = await post_signed(client, STATUS, callback(status, sid, error_code))
+        response = await post_signed(client, STATUS, callback(status, sid, error_code, to=GIULIA))
         assert response.status_code == 200, response.text
 
 
@@ -81,7 +66,7 @@ async def report(client, *statuses: str, sid: str = SID, error_code: str | None 
 async def test_delivered_then_a_late_sent_stays_delivered(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "queued", "delivered", "sent", "sending", "queued")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status) == ("delivered", "delivered")
 
 
@@ -89,9 +74,9 @@ async def test_delivered_then_a_late_sent_stays_delivered(runtime, web):
 async def test_read_after_delivered_and_never_back(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "sent", "delivered", "read")
-    assert (await load(runtime, notice_id)).delivery_status == "read"
+    assert (await load_notice(runtime, notice_id)).delivery_status == "read"
     await report(web, "delivered", "failed", "sent")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status, notice.last_error) == \
         ("read", "delivered", None)
 
@@ -102,7 +87,7 @@ async def test_a_failure_is_recorded_with_its_error_code(runtime, web):
     await report(web, "sent")
     await report(web, "failed", error_code="30008")  # Twilio's "unknown error"
     await report(web, "sent", "undelivered")  # late and repeated news change nothing
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status) == ("failed", "failed")
     assert notice.last_error == "failed (Twilio error 30008)"
 
@@ -112,7 +97,7 @@ async def test_a_read_receipt_after_a_failure_wins(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "undelivered", error_code="30008")
     await report(web, "read")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.delivery_status, notice.status, notice.last_error) == \
         ("read", "delivered", None)
 
@@ -121,7 +106,7 @@ async def test_a_read_receipt_after_a_failure_wins(runtime, web):
 async def test_undelivered_outside_the_window_waits_for_the_person(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "undelivered", error_code="63016")
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.status, notice.held_reason, notice.delivery_status) == \
         ("held", "whatsapp_window", "undelivered")
 
@@ -130,18 +115,18 @@ async def test_undelivered_outside_the_window_waits_for_the_person(runtime, web)
 async def test_the_same_callback_twice_is_one_change(runtime, web):
     notice_id = await sent_notice(runtime)
     await report(web, "delivered")
-    first = await load(runtime, notice_id)
+    first = await load_notice(runtime, notice_id)
     await report(web, "delivered")
-    assert await load(runtime, notice_id) == first
+    assert await load_notice(runtime, notice_id) == first
 
 
 @pytest.mark.asyncio
 async def test_an_unknown_sid_or_status_is_acknowledged_and_changes_nothing(runtime, web):
     notice_id = await sent_notice(runtime)
-    before = await load(runtime, notice_id)
+    before = await load_notice(runtime, notice_id)
     await report(web, "delivered", sid="SM" + "9" * 32)
     await report(web, "teleported")
-    assert await load(runtime, notice_id) == before
+    assert await load_notice(runtime, notice_id) == before
 
 
 @pytest.mark.asyncio
@@ -153,10 +138,10 @@ async def test_an_unknown_sid_or_status_is_acknowledged_and_changes_nothing(runt
 ], ids=["missing", "forged", "other-params", "other-path"])
 async def test_unsigned_callbacks_are_refused(runtime, web, headers):
     notice_id = await sent_notice(runtime)
-    form = callback("delivered")
+    form = callback("delivered", SID, to=GIULIA)
     response = await web.post(STATUS, data=form, headers=headers(form))
     assert response.status_code == 403
-    assert (await load(runtime, notice_id)).delivery_status is None
+    assert (await load_notice(runtime, notice_id)).delivery_status is None
 
 
 @pytest.mark.asyncio
@@ -165,10 +150,10 @@ async def test_callbacks_racing_each_other_end_at_the_furthest(any_runtime):
         await enrolled(any_runtime, GIULIA, channel="whatsapp")
         notice_id = await sent_notice(any_runtime)
         order = ["read", "sent", "delivered", "queued", "sending", "sent", "delivered"]
-        responses = await asyncio.gather(*(post_signed(client, STATUS, callback(s))
+        responses = await asyncio.gather(*(post_signed(client, STATUS, callback(s, SID, to=GIULIA))
                                            for s in order))
     assert {r.status_code for r in responses} == {200}
-    assert (await load(any_runtime, notice_id)).delivery_status == "read"
+    assert (await load_notice(any_runtime, notice_id)).delivery_status == "read"
 
 
 @pytest.mark.asyncio
@@ -192,7 +177,7 @@ async def test_from_dispatch_to_read(runtime, clock):
         assert request.one("StatusCallback") == \
             f"https://intempo.example.org/whatsapp/status?notice={notice.id}"
         await report(client, "sent", "delivered", "read", sid=notice.provider_message_id)
-    assert (await load(runtime, notice.id)).delivery_status == "read"
+    assert (await load_notice(runtime, notice.id)).delivery_status == "read"
 
 
 @pytest.mark.asyncio
@@ -202,7 +187,7 @@ async def test_a_number_without_whatsapp_is_marked_and_the_other_chat_gets_the_n
 
     notice_id = await sent_notice(runtime)
     await report(web, "failed", error_code="63003")  # no WhatsApp on this number
-    notice = await load(runtime, notice_id)
+    notice = await load_notice(runtime, notice_id)
     assert (notice.status, notice.held_reason) == ("held", "unreachable")  # no other chat
     assert (await identity(runtime, GIULIA)).unreachable_at is not None
     # with a Telegram chat linked, the next notice that fails this way goes there
@@ -211,4 +196,4 @@ async def test_a_number_without_whatsapp_is_marked_and_the_other_chat_gets_the_n
         session.add(ChatIdentity(channel="telegram", external_id="4242", person_id=person_id))
     other = await sent_notice(runtime, sid="SM" + "6" * 32, key="n2")
     await report(web, "undelivered", sid="SM" + "6" * 32, error_code="63024")
-    assert (await load(runtime, other)).status == "pending"  # the dispatcher tries Telegram
+    assert (await load_notice(runtime, other)).status == "pending"  # the dispatcher tries Telegram

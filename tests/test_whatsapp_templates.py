@@ -18,9 +18,8 @@ from bot.whatsapp.sender import WhatsAppSender
 from bot.whatsapp.settings import WhatsAppSettings
 from handlers.types import Choice, Reply
 from models.tables import ChatIdentity, Notice
-from tests.prism_support import prism_content_url  # noqa: F401  (a fixture)
-from tests.twilio_fake import FakeTwilio, serving
-from tests.whatsapp_support import (
+from tests.support.fake_twilio import FakeTwilio, serving
+from tests.support.whatsapp import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     TEMPLATE_SID,
@@ -79,7 +78,7 @@ async def test_three_choices_go_as_buttons_filled_with_the_tokens(runtime, twili
 @pytest.mark.asyncio
 async def test_a_long_service_list_is_a_described_list_with_the_persons_button_label(
         runtime, twilio, clock):
-    from tests.support import enrolled
+    from tests.support.chat import enrolled
 
     await enrolled(runtime, GIULIA, channel="whatsapp")  # Italian
     sender = sender_for(runtime, twilio.base_url)
@@ -186,7 +185,7 @@ async def test_the_command_lists_and_creates_the_templates(runtime, twilio, caps
 
 @pytest.mark.asyncio
 async def test_prism_accepts_our_templates_and_interactive_messages(
-        runtime, prism_content_url, clock):  # noqa: F811
+        runtime, prism_content_url, clock):
     """Prism checks each request against Twilio's descriptions (422 if invalid) and
     answers with their examples; it keeps no state, so every template is created."""
     sender = sender_for(runtime, prism_content_url)

@@ -15,8 +15,8 @@ from bot.whatsapp.inbound import parse
 from models.db import transaction
 from models.tables import ProcessedUpdate, ServiceRequest
 from models.whatsapp_inbox import WhatsAppInbound, claim_next
-from tests.support import new_code
-from tests.whatsapp_support import (
+from tests.support.chat import new_code
+from tests.support.whatsapp import (
     TWILIO_CLIENT_WARNINGS,
     WEBHOOK,
     TappingPhone,
@@ -235,7 +235,7 @@ async def test_an_operator_takes_a_job_by_tapping_the_offers_button(runtime, twi
     """The offer reaches the operator as buttons; the tap answers the offer, whatever
     screen their chat is on (a typed «2» used to answer the screen instead)."""
     from models.base import Role
-    from tests.support import enrolled as console_enrolled
+    from tests.support.chat import enrolled as console_enrolled
 
     app = rest_app(runtime, twilio)
     async with client_for(app) as client:

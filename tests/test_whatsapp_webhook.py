@@ -18,8 +18,8 @@ from models.tables import (
     ProcessedUpdate,
     ServiceRequest,
 )
-from tests.support import enrolled, new_code
-from tests.whatsapp_support import (
+from tests.support.chat import enrolled, new_code
+from tests.support.whatsapp import (
     PUBLIC,
     WEBHOOK,
     Phone,
@@ -283,7 +283,7 @@ async def test_a_whatsapp_number_links_a_telegram_chat(runtime, web):
     await enrol_on_whatsapp(phone, runtime)
     text = await phone.say("collega")
     code = re.search(r"\b(\d{6})\b", text).group(1)
-    from tests.support import Chatter
+    from tests.support.chat import Chatter
 
     telegram = Chatter(runtime, "555000999", "telegram")
     assert "collegata" in await telegram.say(code)

@@ -9,8 +9,11 @@ import pytest
 from handlers import formatting
 from models.base import Role
 from scheduler import jobs
-from tests.support import Chatter, new_code, plain
-from tests.test_operators import Inbox, book_in_alfa, deliver
+from tests.support.booking import THURSDAY, book, book_in_alfa
+from tests.support.chat import Chatter, new_code, plain
+from tests.support.people import make_person, team
+from tests.support.senders import console_inbox, deliver
+from tests.support.surveys import done_job, surveys_now
 
 
 async def enrol_as(runtime, phone: str | Chatter, *, org: str, role: Role = Role.WORKER,
@@ -58,7 +61,7 @@ async def test_summary_end_time_reminder_address_and_durations(mini, clock):
     clock.set_local(2026, 11, 25, 10, 0)  # 24 hours before
     ctx = jobs.JobContext(mini.sessions, jobs.ClockRules(), clock)
     assert await jobs.send_reminders(ctx) == 1
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     reminder = inbox.texts(worker)
     assert "Promemoria: richiesta n. 1, Spesa, giovedì 26 novembre, 10:00 in Via Verdi 7, Alfa" \
@@ -78,9 +81,6 @@ async def test_a_holiday_opens_the_sentence_capitalised(mini):
 
 @pytest.mark.asyncio
 async def test_an_unserved_request_reads_waiting_with_one_colon(mini):
-    from tests.support import make_person
-    from tests.test_routing import THURSDAY, book
-
     worker = await make_person(mini, "employer", name="Giulia")
     await book(mini, worker.id, "spesa", "Gamma", THURSDAY, time(10))
     chat = Chatter(mini, "+393339990031")
@@ -101,11 +101,9 @@ def test_durations_and_the_first_of_the_month():
 
 @pytest.mark.asyncio
 async def test_the_job_done_step_speaks_in_hours(mini, clock):
-    from tests.test_operators import team
-
     people = await team(mini)
     await book_in_alfa(people["worker"])
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     luca = people["Luca"]
     await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
@@ -120,11 +118,9 @@ async def test_the_job_done_step_speaks_in_hours(mini, clock):
 
 @pytest.mark.asyncio
 async def test_an_operator_sees_the_jobs_done_in_the_last_30_days(mini, clock):
-    from tests.test_operators import team
-
     people = await team(mini)
     await book_in_alfa(people["worker"])
-    inbox = Inbox()
+    inbox = console_inbox()
     await deliver(mini, inbox)
     luca = people["Luca"]
     await luca.send_payload(inbox.received[luca.external_id][-1].choices[0].payload)
@@ -192,7 +188,6 @@ async def test_survey_comments_are_seen_counted_and_exported_only_when_shared(mi
     from models.db import transaction
     from models.figures import digest_figures, period_figures
     from models.tables import Survey
-    from tests.test_surveys import done_job, surveys_now
 
     worker, _luca, paola, inbox = await done_job(mini, clock)
     clock.set_local(2026, 11, 26, 13, 0)

@@ -93,8 +93,11 @@ async def _make() -> None:  # pragma: no cover - run by hand at release 0004
     from models import migrate
     from models.catalog import load_catalog, read_catalog
     from models.db import transaction
-    from tests.conftest import MINI, Clock
-    from tests.test_operators import Inbox, book_in_alfa, deliver, team
+    from tests.support.booking import book_in_alfa
+    from tests.support.catalogs import MINI
+    from tests.support.clock import Clock
+    from tests.support.people import team
+    from tests.support.senders import console_inbox, deliver
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/release.db"
@@ -105,7 +108,7 @@ async def _make() -> None:  # pragma: no cover - run by hand at release 0004
         try:
             async with transaction(runtime.sessions) as session:
                 await load_catalog(session, read_catalog(MINI))
-            people, inbox = await team(runtime), Inbox()
+            people, inbox = await team(runtime), console_inbox()
             await book_in_alfa(people["worker"])
             await deliver(runtime, inbox)
             luca = people["Luca"]

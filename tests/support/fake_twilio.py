@@ -42,7 +42,7 @@ def _find_spec() -> Path:
     name = "twilio_messages_v2010.json"
     candidates = [Path(os.environ["INTEMPO_TWILIO_OAI"])] \
         if os.environ.get("INTEMPO_TWILIO_OAI") else []
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     candidates += [root.parent / "shared" / "twilio-oai" / name, root / "tests" / "data" / name]
     return next((path for path in candidates if path.exists()), candidates[0])
 

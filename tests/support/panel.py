@@ -14,7 +14,8 @@ from models.base import Role
 from models.db import transaction
 from models.panel import create_link
 from models.tables import Person
-from tests.support import Chatter, enrolled
+from tests.support.chat import Chatter, enrolled
+from tests.support.people import person_id_of
 
 CHROMIUM = shutil.which("chromium")  # Debian's; Playwright downloads no browser here
 # browser tests run wherever Chromium is installed, and must run in CI (.ci/run installs it)
@@ -66,14 +67,6 @@ async def staff_chat(runtime, external_id: str, org: str, role: Role,
                      name: str) -> Chatter:
     """A coordinator or contact enrolled through the dialogue."""
     return await enrolled(runtime, external_id, org=org, role=role, name=name)
-
-
-async def person_id_of(runtime, chatter: Chatter) -> int:
-    from models.people import identity_for
-
-    async with transaction(runtime.sessions) as session:
-        identity = await identity_for(session, chatter.channel, chatter.external_id)
-        return identity.person_id
 
 
 async def signed_in_client(runtime, org: str, role: Role, name: str, external_id: str,

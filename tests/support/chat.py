@@ -60,19 +60,3 @@ async def enrolled(runtime, external_id: str, *, org: str = "iride",
     assert "Fatto" in text, text
     return chatter
 
-
-async def make_person(runtime, org_code: str, role: Role = Role.WORKER,
-                      name: str = "Anna"):
-    """A person straight in the store (for tests of store operations, not of dialogue)."""
-    from sqlmodel import select
-
-    from models.tables import Organisation, Person
-
-    async with transaction(runtime.sessions) as session:
-        org = (await session.exec(select(Organisation).where(
-            Organisation.code == org_code))).one()
-        person = Person(role=str(role), organisation_id=org.id, first_name=name,
-                        consent_at=runtime.clock(), created_at=runtime.clock())
-        session.add(person)
-        await session.flush()
-        return person

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.twilio_fake import SPEC
+from tests.support.fake_twilio import SPEC
+from tests.support.net import free_port
 
 JOINED = SPEC.with_name("twilio_messages_content.json")
 
@@ -27,9 +28,7 @@ def _prism(spec: Path, tmp_path_factory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("Prism is required in CI, but npx (Node.js) is not installed")
         pytest.skip("Prism cannot run: npx (Node.js) is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = Path(tmp_path_factory.mktemp("prism")) / "prism.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

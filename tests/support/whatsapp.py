@@ -75,6 +75,19 @@ def inbound_form(phone: str, body: str, sid: str | None = None, **extra) -> dict
     return form
 
 
+
+def callback(status: str, sid: str, error_code: str | None = None, *,
+             to: str = "+393331234567") -> dict:
+    """The form Twilio posts to a message's StatusCallback (message `sid`, sent to `to`)."""
+    form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "MessageSid": sid,
+            "To": f"whatsapp:{to}", "From": FROM, "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01", "ChannelToAddress": to[:-4] + "XXXX",
+            "ChannelPrefix": "whatsapp", "ChannelInstallSid": "XE" + "0" * 32}
+    if error_code:
+        form["ErrorCode"] = error_code
+    return form
+
+
 def messages_of(response: httpx.Response) -> list[str]:
     """The bodies of the TwiML <Message> elements, in order."""
     assert response.status_code == 200, response.text
