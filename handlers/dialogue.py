@@ -152,7 +152,12 @@ async def show_notice(session: AsyncSession, identity_id: int, notice_id: int,
     turn = Turn(session, state.identity, state.conversation, person, now, DialogueSettings())
     _apply(turn, Go(notice_step.step_name(notice.id)))
     await _render(turn)
-    await chat_state.save_conversation(session, state)
+    try:
+        await chat_state.save_conversation(session, state)
+    except chat_state.ConversationMoved:
+        # the person's own turn changed the chat meanwhile (it wins: the notice was sent,
+        # only its becoming the current step is given up; nothing was written)
+        log.info("notice %s not made the current step: the chat moved on", notice_id)
 
 
 def _reset_if_not_enrolled(conversation: Conversation, person) -> Conversation:
