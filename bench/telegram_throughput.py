@@ -39,6 +39,7 @@ import pstats
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -196,6 +197,7 @@ async def statements_per_turn(runtime, channel, api, workers: int) -> dict[str, 
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             counted[current[0]] += 1
 
+    await channel.processor.order.drain()  # the rounds' last replies marked delivered
     api.record = True
     updates = Updates(first_id=800_000_000)
     engines = engines_of(runtime)
@@ -263,17 +265,63 @@ async def where_time_goes(runtime, channel, api, workers: int) -> None:
     report = io.StringIO()
     pstats.Stats(profiler, stream=report).sort_stats("tottime").print_stats(12)
     print(report.getvalue())
+    if runtime.engine.dialect.name == "sqlite":
+        print(inside_the_turn(runtime, workers))
 
 
 PIECES = {  # label: (end of the file's path, function name)
     "the whole update (adapter → transaction → replies)": ("telegram/updates.py", "_handle"),
-    "  its transaction: processed-update row + dialogue turn + commit":
-        ("telegram/updates.py", "_apply"),
-    "    the dialogue's turn (Dialogue.handle_in)": ("handlers/dialogue.py", "handle_in"),
-    "    the processed-update row": ("models/inbound.py", "record_update"),
+    "  its transaction (the turn, the update and its replies recorded), one thread hop":
+        ("models/one_hop.py", "run_transaction"),
     "  the reply: render + sendMessage through PTB": ("telegram/sender.py", "send_reply"),
+    "  marking the replies delivered": ("handlers/inbound.py", "delivered"),
     "the adapter (Update → route)": ("telegram/adapter.py", "route_update"),
     "PTB: handing the update to the handler": ("ext/_application.py", "process_update"),
+}
+
+
+def inside_the_turn(runtime, workers: int) -> str:
+    """cProfile of the turn's transaction itself, as it runs in its worker thread: the
+    same turns, run here in a plain thread of their own (cProfile sees one thread)."""
+    engine = one_hop.twin_engine(runtime.sessions)
+    profiler = cProfile.Profile()
+    turns = len(SCRIPT) * workers
+
+    def run() -> None:
+        profiler.enable()
+        for number in range(turns):
+            incoming = Incoming("telegram", str(FIRST_CHAT + number % workers),
+                                text=SCRIPT[number // workers % len(SCRIPT)])
+            one_hop._run_in_thread(
+                engine, lambda session, i=incoming: runtime.dialogue.handle_in(session, i))
+        profiler.disable()
+
+    thread = threading.Thread(target=run)
+    started = time.perf_counter()
+    thread.start()
+    thread.join()
+    seconds = (time.perf_counter() - started) / turns
+    stats = pstats.Stats(profiler)
+    lines = [f"--- inside the turn's transaction (its thread; {seconds * 1000:.2f} ms a turn "
+             "under the profiler) ---"]
+    for label, (file_part, function) in TURN_PIECES.items():
+        inside = sum(entry[3] for (file, _, name), entry in stats.stats.items()
+                     if file.endswith(file_part) and name == function)
+        lines.append(f"  {inside / turns * 1000:7.2f} ms  {label}")
+    report = io.StringIO()
+    pstats.Stats(profiler, stream=report).sort_stats("tottime").print_stats(12)
+    return "\n".join(lines) + "\n" + report.getvalue()
+
+
+TURN_PIECES = {
+    "the dialogue's turn (Dialogue.handle_in)": ("handlers/dialogue.py", "handle_in"),
+    "  the chat's state, one statement": ("models/chat_state.py", "load_chat"),
+    "  the step's prompt (its own read, the catalogue's words)": ("handlers/dialogue.py",
+                                                                 "_render"),
+    "  the conversation written": ("models/chat_state.py", "save_conversation"),
+    "SQLite executing the statements": ("~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
+    "SQLite committing (the write to disk)":
+        ("~", "<method 'commit' of 'sqlite3.Connection' objects>"),
 }
 
 
