@@ -66,6 +66,7 @@ async def campaign(url: str, signals: list[int], log: Path) -> dict:
         "sent twice or more": sum(1 for n in notices if sends.get(str(n.id), 0) > 1),
         "lost (never sent)": sum(1 for n in notices if str(n.id) not in sends),
         "not recorded as sent": sum(1 for n in notices if n.status not in ("sent", "delivered")),
+        "statuses": dict(Counter(n.status for n in notices)),
         "sends left unknown by a stop": sum(n.unknown_outcomes for n in notices),
         "messages answered 200": len(answered),
         "of those not recorded": len(set(answered) - updates),

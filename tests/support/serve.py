@@ -148,13 +148,18 @@ async def one_life(serve: Serve, twilio, url: str, round_number: int, signum: in
     await writing
 
 
-async def last_life(serve: Serve, url: str) -> None:
-    """Start the process once more and let everything left go out, then stop it."""
+async def last_life(serve: Serve, url: str, patience: float = 30.0) -> None:
+    """Start the process once more and let everything left go out (until all is sent, or
+    nothing more went out for `patience` seconds), then stop it."""
     await serve.start()
-    for _ in range(300):
+    waiting, since = None, time.monotonic()
+    while time.monotonic() - since < patience:
         notices, _ = await stored(url)
-        if all(n.status in ("sent", "delivered") for n in notices):
+        left = sum(n.status not in ("sent", "delivered") for n in notices)
+        if left == 0:
             break
+        if left != waiting:
+            waiting, since = left, time.monotonic()
         await asyncio.sleep(0.2)
     await serve.stop(signal.SIGTERM)
 
