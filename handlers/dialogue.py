@@ -18,9 +18,8 @@ from handlers import steps  # noqa: F401  (registers every step)
 from handlers.actions import run_action
 from handlers.flow import STEPS, DialogueSettings, Go, Home, Next, Option, Stay, Turn
 from handlers.inbound import Chat, handle_once
-from handlers.language import from_hint, language_for
+from handlers.language import answer_in, from_hint, language_for
 from handlers.matching import fold, match_choice
-from handlers.messages import LANGUAGES
 from handlers.messages import text as catalogue_text
 from handlers.steps import notice as notice_step
 from handlers.steps.panel import say_panel_link
@@ -124,8 +123,7 @@ def _sentence(state: chat_state.ChatState, incoming: Incoming, key: str) -> str:
     already read)."""
     chosen = state.person.language if state.person is not None \
         else state.conversation.data.get("language")
-    return catalogue_text(chosen if chosen in LANGUAGES else from_hint(incoming.language_hint),
-                          key)
+    return catalogue_text(answer_in(chosen, incoming.language_hint), key)
 
 
 def step_for(name: str):

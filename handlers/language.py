@@ -12,7 +12,13 @@ def from_hint(hint: str | None) -> str:
     return "en" if hint and hint.startswith("en") else DEFAULT_LANGUAGE
 
 
+def answer_in(chosen: str | None, hint: str | None) -> str:
+    """The rule itself: the language chosen (the person's, or picked while enrolling) if
+    we speak it, else the app's."""
+    return chosen if chosen in LANGUAGES else from_hint(hint)
+
+
 async def language_for(session: AsyncSession, channel: str, external_id: str | None,
                        hint: str | None = None) -> str:
     chosen = await chat_language(session, channel, external_id) if external_id else None
-    return chosen if chosen in LANGUAGES else from_hint(hint)
+    return answer_in(chosen, hint)
