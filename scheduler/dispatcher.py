@@ -120,6 +120,14 @@ class Dispatcher:
         self.stopping = asyncio.Event()
         self.marks = GroupCommit(self._mark)
         self.confirm_grace = min(CONFIRM_GRACE, lease / 2)
+        # platforms that cannot be asked what was sent (Telegram): one notice at a time is
+        # in flight there, from its mark until its outcome is stored, so that a process
+        # killed mid-send leaves at most one send whose outcome is unknown — re-sent once,
+        # at most one message twice per kill
+        self.unverifiable = {channel for channel, sender in self.senders.items()
+                             if getattr(sender, "limits", None) is not None
+                             and not hasattr(sender, "find_sent")}
+        self.one_unverified_send = asyncio.Lock()
         self.replies = ReplyCourier(sessions, self.senders, clock)
 
     def stop(self) -> None:
@@ -145,12 +153,13 @@ class Dispatcher:
         async def in_order(chain: list[Delivery]) -> None:
             async with slots:
                 for delivery in chain:
-                    outcome = None if self.stopping.is_set() \
-                        else await self._deliver(delivery, deadline)
-                    if outcome is None:  # stopping: not started, handed back below
-                        unsent.append(delivery.notice_id)
-                    else:
-                        await recorder.add(outcome)
+                    async with self._in_flight_turn(delivery):
+                        outcome = None if self.stopping.is_set() \
+                            else await self._deliver(delivery, deadline)
+                        if outcome is None:  # stopping: not started, handed back below
+                            unsent.append(delivery.notice_id)
+                        else:
+                            await recorder.add(outcome)
 
         try:
             async with asyncio.TaskGroup() as group:  # one failing chain stops the others
@@ -251,6 +260,13 @@ class Dispatcher:
     async def _opted_out_everywhere(self, session: AsyncSession, person: Person | None) -> bool:
         chats = await identities_of(session, person.id) if person is not None else []
         return bool(chats) and all(chat.opted_out_at is not None for chat in chats)
+
+    def _in_flight_turn(self, delivery: Delivery):
+        """The turn a notice that may go to a platform that cannot be asked what was sent
+        waits for (held until its outcome is stored); none for the others."""
+        if any(chat.channel in self.unverifiable for chat in delivery.chats):
+            return self.one_unverified_send
+        return contextlib.nullcontext()
 
     async def _deliver(self, delivery: Delivery, deadline: float) -> Outcome | None:
         """Try the person's chats in order until one takes the notice, asks for "later",

@@ -21,6 +21,7 @@ from models.outbox import queue_notice
 from models.tables import ChatIdentity, Notice, ProcessedUpdate
 from tests.support.catalogs import CATALOG
 from tests.support.chat import enrolled
+from tests.support.fake_telegram import TOKEN
 from tests.support.net import free_port
 from tests.support.whatsapp import ACCOUNT_SID, AUTH_TOKEN, FROM, WEBHOOK, inbound_form, signature
 
@@ -33,9 +34,10 @@ PARAMS = {"request_id": 7, "service": "Spesa a domicilio", "place": "Crema",
 
 class Serve:
     """`intempo serve` (or `worker`) as a child process, on the test's database and fake
-    Twilio."""
+    Twilio (and, given `telegram_url`, a fake Bot API server it polls and sends to)."""
 
-    def __init__(self, url: str, twilio_url: str, log: Path, command: str = "serve"):
+    def __init__(self, url: str, twilio_url: str, log: Path, command: str = "serve", *,
+                 telegram_url: str | None = None):
         self.command = command
         self.port = free_port()
         self.public = f"http://127.0.0.1:{self.port}"
@@ -49,6 +51,9 @@ class Serve:
                     "DISPATCH_INTERVAL_SECONDS": "0.1", "DISPATCH_LEASE_SECONDS": "2",
                     "LOG_LEVEL": "WARNING"}
         self.env.pop("TELEGRAM_BOT_TOKEN", None)
+        if telegram_url is not None:
+            self.env |= {"TELEGRAM_BOT_TOKEN": TOKEN,
+                         "TELEGRAM_API_BASE_URL": f"{telegram_url}/bot"}
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
         self.startup_seconds: list[float] = []
@@ -79,14 +84,16 @@ class Serve:
         await asyncio.wait_for(self.process.wait(), 40)
 
 
-async def prepare(url: str) -> None:
-    """The catalogue, and eight workers enrolled on WhatsApp (their window open)."""
+async def prepare(url: str, channel: str = "whatsapp") -> None:
+    """The catalogue, and eight workers enrolled on WhatsApp (their window open), or on
+    another channel."""
     runtime = await start_runtime(Settings(database_url=url, _env_file=None))
     try:
         async with transaction(runtime.sessions) as session:
             await load_catalog(session, read_catalog(CATALOG))
         for phone in PEOPLE:
-            await enrolled(runtime, phone, channel="whatsapp")
+            await enrolled(runtime, phone if channel == "whatsapp" else phone[1:],
+                           channel=channel)
     finally:
         await runtime.close()
 
@@ -95,11 +102,14 @@ async def queue_round(url: str, round_number: int) -> None:
     runtime = await start_runtime(Settings(database_url=url, _env_file=None))
     try:
         async with transaction(runtime.sessions) as session:
-            people = (await session.exec(select(ChatIdentity.person_id).where(
-                ChatIdentity.channel == "whatsapp"))).all()
+            people = sorted(set((await session.exec(select(ChatIdentity.person_id).where(
+                ChatIdentity.person_id.is_not(None)))).all()))
             for n in range(PER_ROUND):
+                # each notice's text its own (the number), so a message sent twice shows
+                number = 10_000 + round_number * PER_ROUND + n
                 await queue_notice(session, person_id=people[n % len(people)],
-                                   kind="coordinator.unserved", params=PARAMS,
+                                   kind="coordinator.unserved",
+                                   params=PARAMS | {"request_id": number},
                                    dedupe_key=f"crash:{round_number}:{n}",
                                    now=runtime.clock())
     finally:
