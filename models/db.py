@@ -1,6 +1,7 @@
 """The database engine, sessions and the dialect-specific bits the operations need."""
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -70,23 +71,19 @@ class _OneWriter:
 _WRITERS: "weakref.WeakKeyDictionary[Engine, _OneWriter]" = weakref.WeakKeyDictionary()
 
 
-def sqlite_writer(sessions: async_sessionmaker[AsyncSession]) -> _OneWriter | None:
-    """The queue of SQLite writers of this engine; None on other databases."""
+def writers_turn(sessions: async_sessionmaker[AsyncSession]):
+    """Wait for this process's turn to write (SQLite: the queue of this engine's writers);
+    on other databases, nothing to wait for."""
     engine = sessions.kw.get("bind")
     if engine is None or engine.dialect.name != "sqlite":
-        return None
-    return _WRITERS.setdefault(engine.sync_engine, _OneWriter())
+        return contextlib.nullcontext()
+    return _WRITERS.setdefault(engine.sync_engine, _OneWriter()).turn()
 
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits on success, rolls back on any exception."""
-    writer = sqlite_writer(sessions)
-    if writer is None:
-        async with sessions() as session, session.begin():
-            yield session
-        return
-    async with writer.turn(), sessions() as session, session.begin():
+    async with writers_turn(sessions), sessions() as session, session.begin():
         yield session
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import sqlite_writer, transaction, tune_sqlite
+from models.db import transaction, tune_sqlite, writers_turn
 
 T = TypeVar("T")
 Body = Callable[[AsyncSession], Awaitable[T]]
@@ -121,13 +121,10 @@ def _run_in_thread(engine: Engine, body: Body[T]) -> T:
 async def run_transaction(sessions: async_sessionmaker[AsyncSession], body: Body[T]) -> T:
     """`body(session)` in one transaction: committed if it returns, rolled back if it
     raises; in one hop to a worker thread (see the module's docstring). SQLite's writers
-    of this process take turns (models.db.sqlite_writer)."""
+    of this process take turns (models.db.writers_turn)."""
     twin = twin_engine(sessions)
     if twin is None:
         async with transaction(sessions) as session:
             return await body(session)
-    writer = sqlite_writer(sessions)
-    if writer is None:
-        return await asyncio.to_thread(_run_in_thread, twin, body)
-    async with writer.turn():
+    async with writers_turn(sessions):
         return await asyncio.to_thread(_run_in_thread, twin, body)
