@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.dialogue import show_notice
+from handlers.kept_files import kept_file
 from handlers.messages import DEFAULT_LANGUAGE, text
 from handlers.notices import still_stands
 from handlers.sending import SendResult
@@ -16,7 +17,7 @@ from models import outbox
 from models.base import NoticeStatus
 from models.db import transaction
 from models.people import identity_for
-from models.tables import Attachment, ChatIdentity, Person
+from models.tables import ChatIdentity, Person
 
 
 class ConsoleSender:
@@ -60,11 +61,10 @@ async def show_inbox(runtime, phone: str, write: Callable[[str], None]) -> int:
             write(f"  • {notice.rendered_text}")
             for number, choice in enumerate(notice.choices, 1):  # answered by number
                 write(f"      {number}. {text(person.language, choice['key'])}")
-            if notice.params.get("attachment_id"):
-                stored = await session.get(Attachment, notice.params["attachment_id"])
-                if stored is not None:
-                    file = File(stored.filename, stored.content_type, stored.data)
-                    write(text(person.language, "console.file_saved", path=save_file(file)))
+            file = await kept_file(session, notice.params["attachment_id"]) \
+                if notice.params.get("attachment_id") else None
+            if file is not None:
+                write(text(person.language, "console.file_saved", path=save_file(file)))
             outbox.mark_shown(session, notice, runtime.clock())
             # now that it is on screen, its numbers are what the next answer means
             await show_notice(session, identity.id, notice.id, runtime.clock())

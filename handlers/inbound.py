@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.kept_files import kept_file
 from handlers.language import from_hint, language_for
 from handlers.messages import text
-from handlers.types import File, Reply, reply_as_json, reply_from_json
+from handlers.types import Reply, reply_as_json, reply_from_json
 from models import inbound as store
 from models.chat_state import ConversationMoved
 from models.db import GroupCommit, is_transient, transaction
@@ -142,11 +143,8 @@ async def stored_replies(session: AsyncSession, stored: list[dict]) -> list[Repl
     """Replies as `handle_once` recorded them, their files loaded."""
     replies = []
     for data in stored:
-        file = None
-        if data.get("file") is not None:
-            stored = await store.stored_file(session, data["file"])
-            if stored is not None:
-                file = File(stored.filename, stored.content_type, stored.data, stored.id)
+        file = await kept_file(session, data["file"]) if data.get("file") is not None \
+            else None
         replies.append(reply_from_json(data, file))
     return replies
 

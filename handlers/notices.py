@@ -12,12 +12,12 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import formatting, messages
+from handlers.kept_files import kept_file
 from handlers.steps.request import service_name
-from handlers.types import Choice, File, Reply
+from handlers.types import Choice, Reply
 from models.notice_view import choice_token, sent_as, still_stands  # noqa: F401 (re-exported)
 from models.requests import service_and_place
 from models.tables import (
-    Attachment,
     Notice,
     Person,
     Service,
@@ -62,11 +62,8 @@ async def render_notice(session: AsyncSession, notice: Notice, person: Person) -
     language = person.language
     params = await _params(session, notice, language)
     text = messages.text(language, f"notice.{notice.kind}", **params)
-    file = None
-    if "attachment_id" in params:
-        stored = await session.get(Attachment, params["attachment_id"])
-        if stored is not None:
-            file = File(stored.filename, stored.content_type, stored.data, stored.id)
+    file = await kept_file(session, params["attachment_id"]) \
+        if "attachment_id" in params else None
     choices = []
     for choice in notice.choices:
         token = choice_token(session, person.id, choice["value"])

@@ -18,3 +18,8 @@ async def store_attachment(session: AsyncSession, filename: str, content_type: s
     session.add(attachment)
     await session.flush()
     return attachment
+
+
+async def kept(session: AsyncSession, attachment_id: int) -> Attachment | None:
+    """A file kept in the store, by its id (None when it is gone: retention, erasure)."""
+    return await session.get(Attachment, attachment_id)

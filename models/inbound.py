@@ -8,7 +8,7 @@ from sqlmodel import or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import insert_ignoring_duplicates
-from models.tables import Attachment, ChatIdentity, Conversation, Person, ProcessedUpdate
+from models.tables import ChatIdentity, Conversation, Person, ProcessedUpdate
 
 # how long the process that ran a turn has to deliver its replies before a dispatcher
 # sends them instead (a fast path takes well under a second, rate limits aside)
@@ -83,10 +83,6 @@ async def claim_undelivered(session: AsyncSession, now: datetime,
         row.claimed_until = now + lease
         session.add(row)
     return rows
-
-
-async def stored_file(session: AsyncSession, attachment_id: int) -> Attachment | None:
-    return await session.get(Attachment, attachment_id)
 
 
 async def chat_language(session: AsyncSession, channel: str, external_id: str) -> str | None:
