@@ -32,7 +32,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.files import with_file_link
 from bot.whatsapp.gate import WriteGate
 from bot.whatsapp.inbound import CHANNEL, InboundMessage, handle
-from handlers.types import Choice, Reply
+from handlers.types import Reply, reply_as_json, reply_from_json
 from models.db import transaction
 from models.inbound import chat_language
 from models.whatsapp_inbox import (
@@ -60,15 +60,7 @@ def acknowledgement() -> Response:
 def stored(replies: list[Reply], language: str) -> list[dict[str, Any]]:
     """Replies as JSON for the inbox row (files already turned into links), with the
     chat's language (a list's button label)."""
-    return [{"text": reply.text, "choices": [[c.label, c.payload] for c in reply.choices],
-             "hint": reply.hint, "notice": reply.notice, "language": language}
-            for reply in replies]
-
-
-def restored(data: dict[str, Any]) -> Reply:
-    return Reply(data["text"], tuple(Choice(label, payload) for label, payload
-                                     in data.get("choices") or []),
-                 data.get("hint"), notice=bool(data.get("notice")))
+    return [reply_as_json(reply) | {"language": language} for reply in replies]
 
 
 class TurnRunner:
@@ -186,7 +178,7 @@ class TurnRunner:
     async def _send(self, row_id: int, phone: str, replies: list[dict[str, Any]],
                     sent: int) -> None:
         for index in range(sent, len(replies)):
-            result = await self.sender.answer(phone, restored(replies[index]),
+            result = await self.sender.answer(phone, reply_from_json(replies[index]),
                                               replies[index].get("language"))
             if result.ok or result.permanent or result.hold or result.unreachable:
                 if not result.ok:
