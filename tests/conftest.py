@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from bot.runtime import start_runtime
 from bot.settings import Settings
+from bot.telegram.channel import install
 from models import migrate
 from models.catalog import load_catalog, read_catalog
 from models.db import transaction
@@ -20,7 +21,7 @@ from tests.support import postgres
 from tests.support.catalogs import CATALOG, MINI
 from tests.support.cli import intempo
 from tests.support.clock import Clock
-from tests.support.fake_telegram import FakeBotApi
+from tests.support.fake_telegram import TOKEN, FakeBotApi
 
 pytest_plugins = ["tests.support.prism"]
 
@@ -147,6 +148,14 @@ async def twilio_with_content():
 def api() -> FakeBotApi:
     """A fake Bot API for the Telegram channel to talk to (install(runtime, request=api))."""
     return FakeBotApi()
+
+
+@pytest_asyncio.fixture
+async def channel(runtime, api):
+    """The Telegram channel of `runtime` (polling settings), talking to the fake `api`."""
+    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
+                                telegram_bot_token=TOKEN)
+    return install(runtime, request=api)
 
 
 @pytest.fixture

@@ -8,25 +8,16 @@ import pytest_asyncio
 from sqlmodel import func, select
 from telegram import Update
 
-from bot.settings import Settings
-from bot.telegram.channel import install
 from models import inbound as store
 from models import privacy
 from models.db import transaction
 from models.inbound import REPLY_LEASE
 from models.tables import Person, ProcessedUpdate, ServiceRequest
 from tests.support.chat import new_code
-from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
+from tests.support.fake_telegram import TelegramChat, Updates, buttons
 
 pytestmark = pytest.mark.asyncio
 GIULIA = 4242
-
-
-@pytest_asyncio.fixture
-async def channel(runtime, api):
-    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
-                                telegram_bot_token=TOKEN)
-    return install(runtime, request=api)
 
 
 @pytest_asyncio.fixture

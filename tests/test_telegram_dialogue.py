@@ -4,7 +4,6 @@ store (SQLite, Crema catalogue), the Bot API faked at the HTTP transport."""
 import asyncio
 
 import pytest
-import pytest_asyncio
 from sqlmodel import func, select
 from telegram import Update
 
@@ -19,13 +18,6 @@ from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
 
 pytestmark = pytest.mark.asyncio
 GIULIA, MARCO = 4242, 5151
-
-
-@pytest_asyncio.fixture
-async def channel(runtime, api):
-    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
-                                telegram_bot_token=TOKEN)
-    return install(runtime, request=api)
 
 
 @pytest.fixture

@@ -7,11 +7,8 @@ from datetime import date, timedelta
 from datetime import time as dt_time
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 
-from bot.settings import Settings
-from bot.telegram.channel import install
 from bot.telegram.flood import FloodGate
 from bot.telegram.sender import RetryPolicy, TelegramSender
 from handlers.types import Choice, File, Reply
@@ -22,7 +19,7 @@ from models.tables import ChatIdentity, Notice, Person
 from scheduler.dispatcher import Dispatcher
 from tests.support.booking import book
 from tests.support.chat import new_code
-from tests.support.fake_telegram import TOKEN, TelegramChat, Updates, buttons
+from tests.support.fake_telegram import TelegramChat, Updates, buttons
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -44,13 +41,6 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 3))
         self.now += seconds
-
-
-@pytest_asyncio.fixture
-async def channel(runtime, api):
-    runtime.settings = Settings(database_url=runtime.settings.database_url, _env_file=None,
-                                telegram_bot_token=TOKEN)
-    return install(runtime, request=api)
 
 
 @pytest.fixture
