@@ -13,12 +13,10 @@ import asyncio
 import time
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ConversationHandler, MessageHandler, filters
 
-from models.db import make_engine
+from models.db import make_engine, upsert_insert
 from tests.support.fake_telegram import TOKEN, FakeBotApi
 
 FLOOR_TABLES = MetaData()
@@ -28,10 +26,6 @@ CONVERSATION_STATE = Table("bench_ptb_conversation", FLOOR_TABLES,
 CHAT_ROW = Table("bench_chat", FLOOR_TABLES, Column("id", BigInteger, primary_key=True),
                  Column("turns", Integer, nullable=False))
 DEDUPE_ROW = Table("bench_dedupe", FLOOR_TABLES, Column("key", String(64), primary_key=True))
-
-
-def _insert(engine):
-    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
 
 class Floors:
@@ -66,7 +60,8 @@ class Floors:
         chat_id = update.effective_chat.id
         state = (context.chat_data.get("state", -1) + 1) % self.states
         context.chat_data["state"] = state
-        upsert = _insert(self.engine)(CONVERSATION_STATE).values(chat_id=chat_id, state=state)
+        insert = upsert_insert(self.engine.dialect.name)
+        upsert = insert(CONVERSATION_STATE).values(chat_id=chat_id, state=state)
         async with self.engine.begin() as connection:
             await connection.execute(upsert.on_conflict_do_update(
                 index_elements=["chat_id"], set_={"state": state}))

@@ -87,11 +87,15 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+def upsert_insert(dialect: str):
+    """The INSERT of `dialect` that takes ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def insert_ignoring_duplicates(session: AsyncSession, table, **values):
     """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).values(**values).on_conflict_do_nothing()
+    return upsert_insert(dialect)(table).values(**values).on_conflict_do_nothing()
 
 
 def is_transient(error: BaseException) -> bool:

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import json_column, utc_column
+from models.db import upsert_insert
 
 MAX_SEND_ATTEMPTS = 6
 
@@ -47,9 +46,7 @@ async def store_inbound(engine: AsyncEngine, message_sid: str, phone: str,
     """Store a message as received, in a transaction of its own on a bare connection (the
     webhook's only statement, without an ORM session's cost); False if its MessageSid
     was stored before."""
-    dialect = engine.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(WhatsAppInbound).values(
+    statement = upsert_insert(engine.dialect.name)(WhatsAppInbound).values(
         message_sid=message_sid, phone=phone, message=message, received_at=now, replies=[],
         sent=0, attempts=0).on_conflict_do_nothing()
     async with engine.begin() as connection:
