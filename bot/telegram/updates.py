@@ -83,7 +83,8 @@ class UpdateProcessor:
                       committed: asyncio.Future | None) -> None:
         bind(update_id=update.update_id, chat=route.chat_id)  # in this update's task
         try:
-            handled = await self._apply(update, route)
+            key = dedupe_key(update)
+            handled = await self._apply(key, route)
         except BaseException as error:
             _resolve(committed, error)
             raise
@@ -91,16 +92,16 @@ class UpdateProcessor:
         if handled is None:
             return
         if await self._deliver(route, handled.replies):
-            await self.deliveries.delivered(CHANNEL, dedupe_key(update))
+            await self.deliveries.delivered(CHANNEL, key)
         else:
-            await release_replies(self.sessions, CHANNEL, dedupe_key(update))
+            await release_replies(self.sessions, CHANNEL, key)
 
-    async def _apply(self, update: Update, route: Route) -> Handled | None:
-        """The update's effect, recorded with its key and its replies (handlers.inbound);
+    async def _apply(self, key: str, route: Route) -> Handled | None:
+        """The update's effect, recorded under `key` with its replies (handlers.inbound);
         for a replay, the replies it never got, or None."""
         incoming = route.incoming if isinstance(route, ForDialogue) else explained(route)
         chat = Chat(CHANNEL, incoming.external_id, incoming.language_hint)
-        return await handle_once(self.sessions, chat, dedupe_key(update),
+        return await handle_once(self.sessions, chat, key,
                                  lambda session: self.dialogue.handle_in(session, incoming),
                                  self.clock)
 
